@@ -1,0 +1,162 @@
+//! `cargo xtask`: the workspace's generator.
+//!
+//! ```text
+//! cargo xtask generate                        regenerate pandadoc-api/src/generated.rs and verify it compiles
+//! cargo xtask generate --check                exit 1 with a diff when the committed file is stale
+//! cargo xtask generate --spec PATH --out DIR  generate a standalone crate from any spec file
+//! ```
+
+mod generate;
+mod normalize;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+
+const USAGE: &str = "usage:
+  cargo xtask generate [--check] [--no-verify]
+  cargo xtask generate --spec PATH --out DIR";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn run(args: &[String]) -> Result<ExitCode> {
+    let Some((command, rest)) = args.split_first() else {
+        bail!("{USAGE}")
+    };
+    match command.as_str() {
+        "generate" => generate_command(rest),
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        other => bail!("unknown command {other:?}\n{USAGE}"),
+    }
+}
+
+fn generate_command(args: &[String]) -> Result<ExitCode> {
+    let (mut check, mut verify, mut spec, mut out) = (false, true, None, None);
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--check" => check = true,
+            "--no-verify" => verify = false,
+            "--spec" => spec = Some(PathBuf::from(it.next().context("--spec needs a path")?)),
+            "--out" => out = Some(PathBuf::from(it.next().context("--out needs a directory")?)),
+            other => bail!("unknown argument {other:?}\n{USAGE}"),
+        }
+    }
+    match (spec, out) {
+        (Some(spec), Some(out)) => {
+            if check {
+                bail!("--check compares the workspace's committed file; it does not go with --out");
+            }
+            let spec = generate::load(&spec)?;
+            let code = generate::render(&spec, &spec.path.display().to_string())?;
+            generate::write_crate(&spec, &out, &code)?;
+            println!(
+                "wrote a crate for {} {} to {}",
+                spec.title,
+                spec.version,
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        (None, None) => workspace_generate(check, verify),
+        _ => bail!("--spec and --out go together\n{USAGE}"),
+    }
+}
+
+/// Generates from the vendored spec into `pandadoc-api`, or (`check`) compares only.
+fn workspace_generate(check: bool, verify: bool) -> Result<ExitCode> {
+    let root = workspace_root();
+    let spec = generate::load(&root.join(generate::VENDORED_SPEC))?;
+    let code = generate::render(&spec, generate::VENDORED_SPEC)?;
+    let target = root.join(generate::GENERATED_FILE);
+    let drift = generate::drift(&target, &code, 60);
+    if check {
+        return Ok(match drift {
+            generate::Drift::Same => {
+                println!(
+                    "{} is up to date with {} ({})",
+                    generate::GENERATED_FILE,
+                    generate::VENDORED_SPEC,
+                    spec.version
+                );
+                ExitCode::SUCCESS
+            }
+            generate::Drift::Missing => {
+                eprintln!(
+                    "{} is missing; run `cargo xtask generate`",
+                    generate::GENERATED_FILE
+                );
+                ExitCode::FAILURE
+            }
+            generate::Drift::Differs(diff) => {
+                eprintln!("{diff}");
+                eprintln!(
+                    "{} is not what {} produces; run `cargo xtask generate` and commit the result",
+                    generate::GENERATED_FILE,
+                    generate::VENDORED_SPEC
+                );
+                ExitCode::FAILURE
+            }
+        });
+    }
+    match drift {
+        generate::Drift::Same => println!(
+            "{} unchanged ({} {})",
+            generate::GENERATED_FILE,
+            spec.title,
+            spec.version
+        ),
+        _ => {
+            std::fs::write(&target, &code)
+                .with_context(|| format!("cannot write {}", target.display()))?;
+            println!(
+                "wrote {} ({} {})",
+                generate::GENERATED_FILE,
+                spec.title,
+                spec.version
+            );
+        }
+    }
+    if verify {
+        // The file is only done when it compiles without warnings.
+        let output =
+            std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .args(["check", "-p", "pandadoc-api", "--message-format", "short"])
+                .current_dir(&root)
+                .output()
+                .context("cannot run cargo check")?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let warnings: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.contains("warning") || l.contains("error"))
+            .collect();
+        if !output.status.success() || !warnings.is_empty() {
+            bail!(
+                "the generated client does not compile cleanly (cargo check -p pandadoc-api):\n{}",
+                warnings.join("\n")
+            );
+        }
+        println!("verified: pandadoc-api compiles without warnings");
+    }
+    Ok(ExitCode::SUCCESS)
+}
