@@ -16,13 +16,18 @@ pub const SPEC_SHA256: &str = "484242e2fa1683da80b0ccfaa62edfb6833e0bbac5d984445
 #[allow(unused_imports)]
 pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
 #[allow(unused_imports)]
-use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt, encode_path};
+use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
     ///Error body of statuses 400, 401, 403, 429: the union of their declared shapes.
     #[derive(
-        ::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
     )]
     pub struct ListRecentSmsOptOutsError {
         ///Any JSON value: the statuses 400, 401, 403, 429 declare `detail` with different types.
@@ -34,10 +39,7 @@ pub mod types {
         ///Optional links related to the error (e.g. a status endpoint).
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub links: ::std::vec::Vec<ListRecentSmsOptOutsErrorLinksItem>,
-        #[serde(
-            rename = "type",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
     impl ListRecentSmsOptOutsError {
@@ -47,17 +49,19 @@ pub mod types {
     }
     ///`ListRecentSmsOptOutsErrorLinksItem`
     #[derive(
-        ::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
     )]
     pub struct ListRecentSmsOptOutsErrorLinksItem {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub href: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub rel: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "type",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
     impl ListRecentSmsOptOutsErrorLinksItem {
@@ -67,7 +71,12 @@ pub mod types {
     }
     ///`ListSmsOptOutChangelogResponse`
     #[derive(
-        ::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
     )]
     pub struct ListSmsOptOutChangelogResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -80,15 +89,24 @@ pub mod types {
     }
     ///`ListSmsOptOutChangelogResponseResultsItem`
     #[derive(
-        ::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
     )]
     pub struct ListSmsOptOutChangelogResponseResultsItem {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub opt_out_changed: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub opt_out_changed: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub phone_number: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub status: ::std::option::Option<ListSmsOptOutChangelogResponseResultsItemStatus>,
+        pub status: ::std::option::Option<
+            ListSmsOptOutChangelogResponseResultsItemStatus,
+        >,
     }
     impl ListSmsOptOutChangelogResponseResultsItem {
         pub fn builder() -> builder::ListSmsOptOutChangelogResponseResultsItem {
@@ -96,7 +114,13 @@ pub mod types {
         }
     }
     ///`ListSmsOptOutChangelogResponseResultsItemStatus`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     #[serde(untagged)]
     pub enum ListSmsOptOutChangelogResponseResultsItemStatus {
         Known(ListSmsOptOutChangelogResponseResultsItemStatusKnown),
@@ -111,8 +135,7 @@ pub mod types {
         }
     }
     impl ::std::convert::From<ListSmsOptOutChangelogResponseResultsItemStatusKnown>
-        for ListSmsOptOutChangelogResponseResultsItemStatus
-    {
+    for ListSmsOptOutChangelogResponseResultsItemStatus {
         fn from(value: ListSmsOptOutChangelogResponseResultsItemStatusKnown) -> Self {
             Self::Known(value)
         }
@@ -129,7 +152,7 @@ pub mod types {
         Ord,
         PartialEq,
         PartialOrd,
-        schemars::JsonSchema,
+        schemars::JsonSchema
     )]
     pub enum ListSmsOptOutChangelogResponseResultsItemStatusKnown {
         #[serde(rename = "opt-in")]
@@ -147,7 +170,9 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListSmsOptOutChangelogResponseResultsItemStatusKnown {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
                 "opt-in" => Ok(Self::OptIn),
                 "opt-out" => Ok(Self::OptOut),
@@ -155,15 +180,17 @@ pub mod types {
             }
         }
     }
-    impl ::std::convert::TryFrom<&str> for ListSmsOptOutChangelogResponseResultsItemStatusKnown {
+    impl ::std::convert::TryFrom<&str>
+    for ListSmsOptOutChangelogResponseResultsItemStatusKnown {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
     impl ::std::convert::TryFrom<::std::string::String>
-        for ListSmsOptOutChangelogResponseResultsItemStatusKnown
-    {
+    for ListSmsOptOutChangelogResponseResultsItemStatusKnown {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -210,7 +237,9 @@ pub mod types {
             {
                 self.detail = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for detail: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for detail: {e}")
+                    });
                 self
             }
             pub fn info_message<T>(mut self, value: T) -> Self
@@ -220,19 +249,23 @@ pub mod types {
             {
                 self.info_message = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for info_message: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for info_message: {e}")
+                    });
                 self
             }
             pub fn links<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                        ::std::vec::Vec<super::ListRecentSmsOptOutsErrorLinksItem>,
-                    >,
+                    ::std::vec::Vec<super::ListRecentSmsOptOutsErrorLinksItem>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.links = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for links: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for links: {e}")
+                    });
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -242,11 +275,14 @@ pub mod types {
             {
                 self.type_ = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for type_: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
                 self
             }
         }
-        impl ::std::convert::TryFrom<ListRecentSmsOptOutsError> for super::ListRecentSmsOptOutsError {
+        impl ::std::convert::TryFrom<ListRecentSmsOptOutsError>
+        for super::ListRecentSmsOptOutsError {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: ListRecentSmsOptOutsError,
@@ -259,7 +295,8 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::ListRecentSmsOptOutsError> for ListRecentSmsOptOutsError {
+        impl ::std::convert::From<super::ListRecentSmsOptOutsError>
+        for ListRecentSmsOptOutsError {
             fn from(value: super::ListRecentSmsOptOutsError) -> Self {
                 Self {
                     detail: Ok(value.detail),
@@ -301,7 +338,9 @@ pub mod types {
             {
                 self.href = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for href: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for href: {e}")
+                    });
                 self
             }
             pub fn rel<T>(mut self, value: T) -> Self
@@ -311,7 +350,9 @@ pub mod types {
             {
                 self.rel = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for rel: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for rel: {e}")
+                    });
                 self
             }
             pub fn type_<T>(mut self, value: T) -> Self
@@ -321,13 +362,14 @@ pub mod types {
             {
                 self.type_ = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for type_: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
                 self
             }
         }
         impl ::std::convert::TryFrom<ListRecentSmsOptOutsErrorLinksItem>
-            for super::ListRecentSmsOptOutsErrorLinksItem
-        {
+        for super::ListRecentSmsOptOutsErrorLinksItem {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: ListRecentSmsOptOutsErrorLinksItem,
@@ -340,8 +382,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::ListRecentSmsOptOutsErrorLinksItem>
-            for ListRecentSmsOptOutsErrorLinksItem
-        {
+        for ListRecentSmsOptOutsErrorLinksItem {
             fn from(value: super::ListRecentSmsOptOutsErrorLinksItem) -> Self {
                 Self {
                     href: Ok(value.href),
@@ -368,35 +409,31 @@ pub mod types {
             pub fn results<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                        ::std::vec::Vec<super::ListSmsOptOutChangelogResponseResultsItem>,
-                    >,
+                    ::std::vec::Vec<super::ListSmsOptOutChangelogResponseResultsItem>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.results = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for results: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
                 self
             }
         }
         impl ::std::convert::TryFrom<ListSmsOptOutChangelogResponse>
-            for super::ListSmsOptOutChangelogResponse
-        {
+        for super::ListSmsOptOutChangelogResponse {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: ListSmsOptOutChangelogResponse,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    results: value.results?,
-                })
+                Ok(Self { results: value.results? })
             }
         }
         impl ::std::convert::From<super::ListSmsOptOutChangelogResponse>
-            for ListSmsOptOutChangelogResponse
-        {
+        for ListSmsOptOutChangelogResponse {
             fn from(value: super::ListSmsOptOutChangelogResponse) -> Self {
-                Self {
-                    results: Ok(value.results),
-                }
+                Self { results: Ok(value.results) }
             }
         }
         #[derive(Clone, Debug)]
@@ -410,7 +447,9 @@ pub mod types {
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::std::option::Option<super::ListSmsOptOutChangelogResponseResultsItemStatus>,
+                ::std::option::Option<
+                    super::ListSmsOptOutChangelogResponseResultsItemStatus,
+                >,
                 ::std::string::String,
             >,
         }
@@ -427,13 +466,17 @@ pub mod types {
             pub fn opt_out_changed<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                        ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                    >,
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
-                self.opt_out_changed = value.try_into().map_err(|e| {
-                    format!("error converting supplied value for opt_out_changed: {e}")
-                });
+                self.opt_out_changed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for opt_out_changed: {e}"
+                        )
+                    });
                 self
             }
             pub fn phone_number<T>(mut self, value: T) -> Self
@@ -443,27 +486,30 @@ pub mod types {
             {
                 self.phone_number = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for phone_number: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for phone_number: {e}")
+                    });
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                        ::std::option::Option<
-                            super::ListSmsOptOutChangelogResponseResultsItemStatus,
-                        >,
+                    ::std::option::Option<
+                        super::ListSmsOptOutChangelogResponseResultsItemStatus,
                     >,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for status: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
                 self
             }
         }
         impl ::std::convert::TryFrom<ListSmsOptOutChangelogResponseResultsItem>
-            for super::ListSmsOptOutChangelogResponseResultsItem
-        {
+        for super::ListSmsOptOutChangelogResponseResultsItem {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: ListSmsOptOutChangelogResponseResultsItem,
@@ -476,8 +522,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::ListSmsOptOutChangelogResponseResultsItem>
-            for ListSmsOptOutChangelogResponseResultsItem
-        {
+        for ListSmsOptOutChangelogResponseResultsItem {
             fn from(value: super::ListSmsOptOutChangelogResponseResultsItem) -> Self {
                 Self {
                     opt_out_changed: Ok(value.opt_out_changed),
@@ -493,12 +538,18 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> Result<(), ::std::fmt::Error> {
+            fn fmt(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> Result<(), ::std::fmt::Error> {
                 ::std::fmt::Display::fmt(&self.0, f)
             }
         }
         impl ::std::fmt::Debug for ConversionError {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> Result<(), ::std::fmt::Error> {
+            fn fmt(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> Result<(), ::std::fmt::Error> {
                 ::std::fmt::Debug::fmt(&self.0, f)
             }
         }
@@ -556,9 +607,7 @@ impl Client {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
-            reqwest::ClientBuilder::new()
-                .connect_timeout(dur)
-                .timeout(dur)
+            reqwest::ClientBuilder::new().connect_timeout(dur).timeout(dur)
         };
         #[cfg(target_arch = "wasm32")]
         let client = reqwest::ClientBuilder::new();
@@ -570,7 +619,11 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new_with_client(baseurl: &str, client: reqwest::Client, inner: crate::Hooks) -> Self {
+    pub fn new_with_client(
+        baseurl: &str,
+        client: reqwest::Client,
+        inner: crate::Hooks,
+    ) -> Self {
         Self {
             baseurl: baseurl.to_string(),
             client,
@@ -597,35 +650,34 @@ const _: () = {
     fn assert_client_hooks()
     where
         Client: ClientHooks<crate::Hooks>,
-    {
-    }
+    {}
 };
 impl Client {
     /**Recent SMS Opt-out
 
-    Retrieves a list of the most recent SMS opt-out changes for each phone numbers used in your workspace.
+Retrieves a list of the most recent SMS opt-out changes for each phone numbers used in your workspace.
 
-    > 📘 You can filter results by time range using `timestamp_from` and `timestamp_to`.
+> 📘 You can filter results by time range using `timestamp_from` and `timestamp_to`.
 
 
-    Sends a `GET` request to `/public/v1/sms-opt-outs`
+Sends a `GET` request to `/public/v1/sms-opt-outs`
 
-    Arguments:
-    - `timestamp_from`: The start of the timestamp.
+Arguments:
+- `timestamp_from`: The start of the timestamp.
 
-    If no timestamp is provided, 1 hour before the current time will be used.
+If no timestamp is provided, 1 hour before the current time will be used.
 
-    - `timestamp_to`: The end of the timestamp range.
+- `timestamp_to`: The end of the timestamp range.
 
-    If no timestamp is provided the current time will be used.
+If no timestamp is provided the current time will be used.
 
-    ```ignore
-    let response = client.list_recent_sms_opt_outs()
-        .timestamp_from(timestamp_from)
-        .timestamp_to(timestamp_to)
-        .send()
-        .await;
-    ```*/
+```ignore
+let response = client.list_recent_sms_opt_outs()
+    .timestamp_from(timestamp_from)
+    .timestamp_to(timestamp_to)
+    .send()
+    .await;
+```*/
     pub fn list_recent_sms_opt_outs(&self) -> builder::ListRecentSmsOptOuts<'_> {
         builder::ListRecentSmsOptOuts::new(self)
     }
@@ -636,16 +688,19 @@ pub mod builder {
     use super::types;
     #[allow(unused_imports)]
     use super::{
-        ByteStream, ClientHooks, ClientInfo, Error, OperationInfo, RequestBuilderExt,
-        ResponseValue, encode_path,
+        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
+        RequestBuilderExt, ResponseValue,
     };
     /**Builder for [`Client::list_recent_sms_opt_outs`]
 
-    [`Client::list_recent_sms_opt_outs`]: super::Client::list_recent_sms_opt_outs*/
+[`Client::list_recent_sms_opt_outs`]: super::Client::list_recent_sms_opt_outs*/
     #[derive(Debug, Clone)]
     pub struct ListRecentSmsOptOuts<'a> {
         client: &'a super::Client,
-        timestamp_from: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
+        timestamp_from: Result<
+            Option<::chrono::DateTime<::chrono::offset::Utc>>,
+            String,
+        >,
         timestamp_to: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
     }
     impl<'a> ListRecentSmsOptOuts<'a> {
@@ -689,19 +744,18 @@ pub mod builder {
             ResponseValue<types::ListSmsOptOutChangelogResponse>,
             Error<types::ListRecentSmsOptOutsError>,
         > {
-            let Self {
-                client,
-                timestamp_from,
-                timestamp_to,
-            } = self;
+            let Self { client, timestamp_from, timestamp_to } = self;
             let timestamp_from = timestamp_from.map_err(Error::InvalidRequest)?;
             let timestamp_to = timestamp_to.map_err(Error::InvalidRequest)?;
             let url = format!("{}/public/v1/sms-opt-outs", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -710,14 +764,15 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query(&progenitor_client::QueryParam::new(
-                    "timestamp_from",
-                    &timestamp_from,
-                ))
-                .query(&progenitor_client::QueryParam::new(
-                    "timestamp_to",
-                    &timestamp_to,
-                ))
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "timestamp_from",
+                        &timestamp_from,
+                    ),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new("timestamp_to", &timestamp_to),
+                )
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
@@ -729,18 +784,34 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
-                400u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                401u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                403u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                429u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }

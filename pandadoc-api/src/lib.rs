@@ -18,6 +18,8 @@
 //! # Ok(()) }
 //! ```
 
+// Written by prettyplease; rustfmt must not reformat it, or `cargo xtask generate --check` fails.
+#[rustfmt::skip]
 mod generated;
 
 use std::future::Future;

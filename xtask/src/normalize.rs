@@ -432,10 +432,10 @@ fn json_media_mut(response: &mut Value) -> Vec<(String, &mut Map<String, Value>)
     let mut out = Vec::new();
     if let Some(content) = response.get_mut("content").and_then(Value::as_object_mut) {
         for (media, body) in content.iter_mut() {
-            if is_json_media(media) {
-                if let Some(body) = body.as_object_mut() {
-                    out.push((media.clone(), body));
-                }
+            if is_json_media(media)
+                && let Some(body) = body.as_object_mut()
+            {
+                out.push((media.clone(), body));
             }
         }
     }
