@@ -78,18 +78,23 @@ fn generate_command(args: &[String]) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        (None, None) => workspace_generate(check, verify),
+        (None, None) => workspace_generate(&workspace_root(), check, verify),
         _ => bail!("--spec and --out go together\n{USAGE}"),
     }
 }
 
-/// Generates from the vendored spec into `pandadoc-api`, or (`check`) compares only.
-fn workspace_generate(check: bool, verify: bool) -> Result<ExitCode> {
-    let root = workspace_root();
+/// What the vendored spec under `root` produces, and how the committed file differs from it.
+fn workspace_drift(root: &Path) -> Result<(generate::Spec, String, generate::Drift)> {
     let spec = generate::load(&root.join(generate::VENDORED_SPEC))?;
     let code = generate::render(&spec, generate::VENDORED_SPEC)?;
+    let drift = generate::drift(&root.join(generate::GENERATED_FILE), &code, 60);
+    Ok((spec, code, drift))
+}
+
+/// Generates from the vendored spec into `pandadoc-api`, or (`check`) compares only.
+fn workspace_generate(root: &Path, check: bool, verify: bool) -> Result<ExitCode> {
+    let (spec, code, drift) = workspace_drift(root)?;
     let target = root.join(generate::GENERATED_FILE);
-    let drift = generate::drift(&target, &code, 60);
     if check {
         return Ok(match drift {
             generate::Drift::Same => {
@@ -142,7 +147,7 @@ fn workspace_generate(check: bool, verify: bool) -> Result<ExitCode> {
         let output =
             std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
                 .args(["check", "-p", "pandadoc-api", "--message-format", "short"])
-                .current_dir(&root)
+                .current_dir(root)
                 .output()
                 .context("cannot run cargo check")?;
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -160,3 +165,6 @@ fn workspace_generate(check: bool, verify: bool) -> Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests;

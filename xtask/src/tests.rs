@@ -1,0 +1,302 @@
+//! Tests of the drift gate and of each normalization rule, on small spec fixtures.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::generate::{self, Drift};
+use crate::normalize;
+
+/// A copy of the workspace's spec and generated file in a temporary directory.
+fn scratch_workspace() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = crate::workspace_root();
+    for file in [generate::VENDORED_SPEC, generate::GENERATED_FILE] {
+        let to = dir.path().join(file);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(root.join(file), to).unwrap();
+    }
+    dir
+}
+
+fn drift_of(root: &Path) -> Drift {
+    crate::workspace_drift(root).unwrap().2
+}
+
+#[test]
+fn check_passes_on_the_committed_file() {
+    assert!(matches!(drift_of(&crate::workspace_root()), Drift::Same));
+}
+
+#[test]
+fn check_fails_on_a_stale_file_with_a_diff() {
+    let dir = scratch_workspace();
+    let file = dir.path().join(generate::GENERATED_FILE);
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("opt-out", "opt-out-stale");
+    std::fs::write(&file, text).unwrap();
+    match drift_of(dir.path()) {
+        Drift::Differs(diff) => {
+            assert!(
+                diff.contains("-") && diff.contains("opt-out-stale"),
+                "{diff}"
+            );
+            assert!(diff.lines().count() <= 61, "the diff is bounded");
+        }
+        _ => panic!("a stale file must be reported"),
+    }
+}
+
+#[test]
+fn check_fails_on_a_missing_file() {
+    let dir = scratch_workspace();
+    std::fs::remove_file(dir.path().join(generate::GENERATED_FILE)).unwrap();
+    assert!(matches!(drift_of(dir.path()), Drift::Missing));
+}
+
+#[test]
+fn check_fails_after_any_change_to_the_spec() {
+    // Even a change that alters no type (a description) changes the sha256 in the header.
+    let dir = scratch_workspace();
+    let spec_path = dir.path().join(generate::VENDORED_SPEC);
+    let text = std::fs::read_to_string(&spec_path).unwrap();
+    std::fs::write(
+        &spec_path,
+        text.replace("Recent SMS Opt-out", "Recent SMS opt-outs"),
+    )
+    .unwrap();
+    let Drift::Differs(diff) = drift_of(dir.path()) else {
+        panic!("a changed spec must be reported")
+    };
+    assert!(diff.contains("SHA-256"), "{diff}");
+
+    // And a change of a type shows in the code.
+    let mut json: Value = serde_json::from_str(&text).unwrap();
+    let status = "/components/schemas/ListSmsOptOutChangelogResponse/properties/results/items/properties/status/enum";
+    json.pointer_mut(status)
+        .unwrap()
+        .as_array_mut()
+        .unwrap()
+        .push(json!("pending"));
+    std::fs::write(&spec_path, serde_json::to_string_pretty(&json).unwrap()).unwrap();
+    let Drift::Differs(diff) = drift_of(dir.path()) else {
+        panic!("a changed enum must be reported")
+    };
+    assert!(diff.contains("Pending"), "{diff}");
+}
+
+#[test]
+fn output_is_deterministic() {
+    let root = crate::workspace_root();
+    let spec = generate::load(&root.join(generate::VENDORED_SPEC)).unwrap();
+    let a = generate::render(&spec, generate::VENDORED_SPEC).unwrap();
+    let b = generate::render(&spec, generate::VENDORED_SPEC).unwrap();
+    assert_eq!(a, b);
+    assert!(a.starts_with("// @generated"));
+    assert!(a.contains(&spec.sha256) && a.contains("7.18.2"));
+}
+
+#[test]
+fn bad_specs_get_errors_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.json");
+    let err = generate::load(&missing).err().unwrap().to_string();
+    assert!(
+        err.contains("cannot read spec") && err.contains("nope.json"),
+        "{err}"
+    );
+
+    let invalid = dir.path().join("invalid.json");
+    std::fs::write(&invalid, "{ not json").unwrap();
+    let err = format!("{:#}", generate::load(&invalid).err().unwrap());
+    assert!(
+        err.contains("not valid JSON") && err.contains("invalid.json"),
+        "{err}"
+    );
+
+    let swagger = dir.path().join("swagger.json");
+    std::fs::write(
+        &swagger,
+        r#"{"swagger": "2.0", "info": {"title": "t", "version": "1"}}"#,
+    )
+    .unwrap();
+    let err = generate::load(&swagger).err().unwrap().to_string();
+    assert!(
+        err.contains("not an OpenAPI 3.0.x document") && err.contains("swagger.json"),
+        "{err}"
+    );
+}
+
+// ---- normalization rules, one fixture each ---------------------------------------------------
+
+fn op_with_errors(errors: Value) -> Value {
+    json!({
+        "openapi": "3.0.3",
+        "info": { "title": "t", "version": "1" },
+        "paths": { "/things": { "get": {
+            "operationId": "listThings",
+            "responses": errors,
+        }}},
+        "components": { "responses": {
+            "401": { "description": "auth", "content": { "application/json": { "schema": {
+                "properties": { "type": { "type": "string", "example": "authentication_error" },
+                                "detail": { "type": "string" } },
+                "required": ["type", "detail"]
+            }}}}
+        }}
+    })
+}
+
+#[test]
+fn error_bodies_of_different_shapes_become_one_union() {
+    let mut spec = op_with_errors(json!({
+        "200": { "description": "ok" },
+        "400": { "description": "bad", "content": { "application/json": { "schema": {
+            "properties": { "type": { "type": "string", "example": "request_error" },
+                            "detail": { "type": "object" } },
+            "required": ["type"]
+        }}}},
+        "401": { "$ref": "#/components/responses/401" },
+        "5XX": { "description": "server", "content": { "application/problem+json": { "schema": {
+            "type": "object", "properties": { "trace_id": { "type": "string" } }
+        }}}}
+    }));
+    normalize::one_error_schema_per_operation(&mut spec);
+    let union = &spec["components"]["schemas"]["ListThingsError"];
+    let props = union["properties"].as_object().unwrap();
+    assert_eq!(
+        props.keys().collect::<Vec<_>>(),
+        ["type", "detail", "trace_id"]
+    );
+    assert_eq!(
+        props["type"]["type"], "string",
+        "alike but for examples: kept"
+    );
+    assert!(
+        props["detail"].get("type").is_none(),
+        "string vs object: any JSON"
+    );
+    assert!(
+        union.get("required").is_none(),
+        "required only where every shape requires it"
+    );
+    let responses = &spec["paths"]["/things"]["get"]["responses"];
+    for (status, media) in [
+        ("400", "application/json"),
+        ("401", "application/json"),
+        ("5XX", "application/problem+json"),
+    ] {
+        assert_eq!(
+            responses[status]["content"][media]["schema"]["$ref"],
+            "#/components/schemas/ListThingsError"
+        );
+    }
+    assert_eq!(
+        responses["401"]["description"], "auth",
+        "a $ref response is resolved, keeping its description"
+    );
+    assert!(
+        responses["200"].get("content").is_none(),
+        "success responses are untouched"
+    );
+}
+
+#[test]
+fn error_bodies_of_one_shape_are_left_alone() {
+    let mut spec = op_with_errors(json!({
+        "401": { "$ref": "#/components/responses/401" },
+        "403": { "$ref": "#/components/responses/401" }
+    }));
+    let before = spec.clone();
+    normalize::one_error_schema_per_operation(&mut spec);
+    assert_eq!(spec, before);
+}
+
+#[test]
+fn a_non_object_error_body_makes_the_union_any_json() {
+    let mut spec = op_with_errors(json!({
+        "401": { "$ref": "#/components/responses/401" },
+        "409": { "description": "text", "content": { "application/json": { "schema": { "type": "string" } } } }
+    }));
+    normalize::one_error_schema_per_operation(&mut spec);
+    let union = &spec["components"]["schemas"]["ListThingsError"];
+    assert!(
+        union.get("type").is_none() && union.get("properties").is_none(),
+        "{union}"
+    );
+}
+
+#[test]
+fn properties_without_type_are_objects() {
+    let mut spec = json!({ "components": { "schemas": {
+        "A": { "properties": { "x": { "type": "string" } } },
+        "B": { "allOf": [{ "properties": { "y": { "type": "string" } } }] },
+        "C": { "type": "string" }
+    }}});
+    normalize::object_type_from_properties(&mut spec);
+    let s = &spec["components"]["schemas"];
+    assert_eq!(s["A"]["type"], "object");
+    assert_eq!(s["B"]["allOf"][0]["type"], "object", "nested schemas too");
+    assert!(
+        s["B"].get("type").is_none(),
+        "composed schemas are left alone"
+    );
+    assert_eq!(s["C"]["type"], "string");
+}
+
+#[test]
+fn string_enums_in_responses_become_open() {
+    let mut spec = json!({
+        "paths": { "/x": { "get": {
+            "operationId": "getX",
+            "parameters": [{ "name": "order", "in": "query", "schema": { "type": "string", "enum": ["asc", "desc"] } }],
+            "responses": {}
+        }}},
+        "components": { "schemas": {
+            "Item": { "type": "object", "properties": {
+                "status": { "type": "string", "enum": ["on", "off", null], "description": "d" },
+                "tags": { "type": "array", "items": { "type": "string", "enum": ["a"] } }
+            }}
+        }}
+    });
+    normalize::open_string_enums(&mut spec);
+    let status = &spec["components"]["schemas"]["Item"]["properties"]["status"];
+    assert_eq!(status["description"], "d");
+    assert_eq!(
+        status["nullable"], true,
+        "null among the values becomes nullable"
+    );
+    assert_eq!(
+        status["oneOf"][0],
+        json!({ "title": "ItemStatusKnown", "type": "string", "enum": ["on", "off"] })
+    );
+    assert_eq!(
+        status["oneOf"][1],
+        json!({ "title": "ItemStatusUnknown", "type": "string" })
+    );
+    let tags = &spec["components"]["schemas"]["Item"]["properties"]["tags"]["items"];
+    assert_eq!(tags["oneOf"][0]["title"], "ItemTagsItemKnown");
+    let param = &spec["paths"]["/x"]["get"]["parameters"][0]["schema"];
+    assert_eq!(
+        param["enum"],
+        json!(["asc", "desc"]),
+        "parameters stay closed"
+    );
+}
+
+#[test]
+fn additional_properties_false_is_dropped() {
+    let mut spec = json!({ "components": { "schemas": {
+        "A": { "type": "object", "additionalProperties": false, "properties": {
+            "m": { "type": "object", "additionalProperties": { "type": "integer" } }
+        }}
+    }}});
+    normalize::tolerate_unknown_fields(&mut spec);
+    let a = &spec["components"]["schemas"]["A"];
+    assert!(a.get("additionalProperties").is_none());
+    assert_eq!(
+        a["properties"]["m"]["additionalProperties"]["type"],
+        "integer"
+    );
+}
