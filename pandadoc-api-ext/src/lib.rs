@@ -1,1 +1,60 @@
-//! placeholder
+//! The PandaDoc Public API for Rust: the generated [`pandadoc_api`] client made safe to depend
+//! on.
+//!
+//! - **Auth**: API key (`Authorization: API-Key …`), OAuth2 bearer token, or OAuth2 tokens that
+//!   refresh themselves ([`OAuthApp`], [`TokenSet`]). Secrets never appear in `Debug`,
+//!   `Display`, logs or errors.
+//! - **Time ranges**: [`TimeRange`] (last hour by default); both ends are always sent and the
+//!   [`Window`] used comes back with the results.
+//! - **Errors**: one [`Error`] with a [`ErrorKind`] to match on, the HTTP status, the server's
+//!   `type` and `detail`, [`Error::retry_after`] and a bounded snippet of unexpected bodies.
+//! - **Retries** of idempotent requests on throttling, 502/503/504, timeouts and connection
+//!   errors, with jittered exponential backoff ([`RetryPolicy`]).
+//! - **Tracing**: a `pandadoc.request` span per attempt (operation, attempt, status, latency).
+//!
+//! ```no_run
+//! use pandadoc_api_ext::{Client, ErrorKind, SmsOptOutStatus, TimeRange};
+//!
+//! # async fn demo() -> Result<(), pandadoc_api_ext::Error> {
+//! let client = Client::builder().api_key(std::env::var("PANDADOC_API_KEY").unwrap_or_default()).build()?;
+//! match client.sms_opt_outs(TimeRange::last(chrono::TimeDelta::hours(24))).await {
+//!     Ok(page) => {
+//!         for change in &page.changes {
+//!             if change.status != Some(SmsOptOutStatus::OptIn) {
+//!                 println!("do not text {:?} (since {:?})", change.phone_number, change.opt_out_changed);
+//!             }
+//!         }
+//!         println!("window: {}", page.window);
+//!     }
+//!     Err(e) if e.kind() == ErrorKind::Throttled => println!("try again in {:?}", e.retry_after()),
+//!     Err(e) => return Err(e),
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Every other operation of the spec is on [`Client::raw`], authenticated.
+
+#![warn(missing_docs)]
+
+mod auth;
+mod client;
+mod error;
+mod oauth;
+mod retry;
+mod sms_opt_outs;
+mod time_range;
+mod transport;
+
+pub use auth::RefreshCallback;
+pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL};
+pub use error::{Detail, Error, ErrorKind, Link, SNIPPET_LIMIT};
+pub use oauth::{AUTHORIZE_URL, OAuthApp, SCOPE, TOKEN_URL, TokenSet};
+pub use retry::RetryPolicy;
+pub use sms_opt_outs::{SmsOptOutChange, SmsOptOutStatus, SmsOptOuts};
+pub use time_range::{Clock, FixedClock, SystemClock, TimeRange, Window};
+
+/// Re-exported so that callers can name the raw client and its types.
+pub use pandadoc_api;
+
+/// The `User-Agent` of every request: `pandadoc-api-ext/<version>`.
+pub const USER_AGENT: &str = concat!("pandadoc-api-ext/", env!("CARGO_PKG_VERSION"));

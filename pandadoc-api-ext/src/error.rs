@@ -1,0 +1,498 @@
+//! One error type for every failure, classified into a [`ErrorKind`] you can match on.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+/// How many bytes of a response body an error keeps.
+pub const SNIPPET_LIMIT: usize = 512;
+
+/// What went wrong, in classes a caller can act on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The caller's input is invalid (empty key, CR/LF in a token, `from >= to`, bad URL):
+    /// nothing was sent.
+    InvalidInput,
+    /// 401: the credentials are missing, wrong or expired.
+    Authentication,
+    /// 403: the credentials are valid but not allowed to do this.
+    Permission,
+    /// 400: the server rejected the request's content.
+    BadRequest,
+    /// 429: too many requests; see [`Error::retry_after`].
+    Throttled,
+    /// 404.
+    NotFound,
+    /// Any other 4xx status.
+    ClientError,
+    /// 5xx, whatever the body (JSON, HTML or empty).
+    Server,
+    /// The request or the response took longer than the configured timeout.
+    Timeout,
+    /// The connection failed (refused, reset, DNS, TLS, body cut short).
+    Network,
+    /// A response that does not match the spec: a success body that does not decode, or an
+    /// undocumented success status. The status and a bounded snippet of the body are kept.
+    InvalidResponse,
+}
+
+impl ErrorKind {
+    /// A stable snake_case name (`throttled`, `invalid_response`, …), for logs and exit messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidInput => "invalid_input",
+            Self::Authentication => "authentication",
+            Self::Permission => "permission",
+            Self::BadRequest => "bad_request",
+            Self::Throttled => "throttled",
+            Self::NotFound => "not_found",
+            Self::ClientError => "client_error",
+            Self::Server => "server",
+            Self::Timeout => "timeout",
+            Self::Network => "network",
+            Self::InvalidResponse => "invalid_response",
+        }
+    }
+
+    /// The kind an HTTP error status belongs to.
+    pub fn from_status(status: StatusCode) -> Self {
+        match status.as_u16() {
+            400 => Self::BadRequest,
+            401 => Self::Authentication,
+            403 => Self::Permission,
+            404 => Self::NotFound,
+            408 => Self::Timeout,
+            429 => Self::Throttled,
+            402..=499 => Self::ClientError,
+            500..=599 => Self::Server,
+            _ => Self::InvalidResponse,
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The server's `detail`: text, or messages per field (400 validation errors).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Detail {
+    /// A human-readable message.
+    Text(String),
+    /// Messages per request field, as in `{"count": ["A valid integer is required."]}`.
+    Fields(BTreeMap<String, Vec<String>>),
+    /// Any other JSON the server sent as `detail`, kept as is.
+    Other(Value),
+}
+
+impl Detail {
+    fn from_json(value: &Value) -> Option<Self> {
+        match value {
+            Value::Null => None,
+            Value::String(s) => Some(Self::Text(s.clone())),
+            Value::Object(map) => {
+                let fields: Option<BTreeMap<String, Vec<String>>> = map
+                    .iter()
+                    .map(|(k, v)| {
+                        let messages = match v {
+                            Value::String(s) => Some(vec![s.clone()]),
+                            Value::Array(items) => {
+                                items.iter().map(|i| i.as_str().map(String::from)).collect()
+                            }
+                            _ => None,
+                        };
+                        messages.map(|m| (k.clone(), m))
+                    })
+                    .collect();
+                Some(
+                    fields
+                        .map(Self::Fields)
+                        .unwrap_or_else(|| Self::Other(value.clone())),
+                )
+            }
+            other => Some(Self::Other(other.clone())),
+        }
+    }
+}
+
+impl fmt::Display for Detail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Text(s) => f.write_str(s),
+            Self::Fields(fields) => {
+                let mut first = true;
+                for (field, messages) in fields {
+                    if !first {
+                        f.write_str("; ")?;
+                    }
+                    first = false;
+                    write!(f, "{field}: {}", messages.join(" "))?;
+                }
+                Ok(())
+            }
+            Self::Other(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+/// A link of a 403 answer (`rel`, `href`, `type`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct Link {
+    /// Relation, e.g. `status`.
+    pub rel: Option<String>,
+    /// Target URL.
+    pub href: Option<String>,
+    /// HTTP method to use on `href`.
+    #[serde(rename = "type")]
+    pub method: Option<String>,
+}
+
+/// Every failure of this crate. Match on [`Error::kind`]; the HTTP status, the server's `type`
+/// and `detail`, and a bounded snippet of an unexpected body are kept when there were any.
+/// No credential is ever part of it.
+#[derive(Clone, Debug)]
+pub struct Error(Box<Inner>);
+
+#[derive(Clone, Debug)]
+struct Inner {
+    kind: ErrorKind,
+    message: String,
+    status: Option<StatusCode>,
+    error_type: Option<String>,
+    detail: Option<Detail>,
+    info_message: Option<String>,
+    links: Vec<Link>,
+    retry_after: Option<Duration>,
+    body_snippet: Option<String>,
+}
+
+impl Error {
+    /// An error of `kind` with a message and nothing else.
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self(Box::new(Inner {
+            kind,
+            message: message.into(),
+            status: None,
+            error_type: None,
+            detail: None,
+            info_message: None,
+            links: Vec::new(),
+            retry_after: None,
+            body_snippet: None,
+        }))
+    }
+
+    pub(crate) fn invalid_input(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidInput, message)
+    }
+
+    /// Classifies a transport error of reqwest (no HTTP status was received).
+    pub(crate) fn from_reqwest(err: &reqwest::Error) -> Self {
+        let kind = if err.is_timeout() {
+            ErrorKind::Timeout
+        } else if err.is_builder() {
+            ErrorKind::InvalidInput
+        } else if err.is_decode() {
+            ErrorKind::InvalidResponse
+        } else {
+            ErrorKind::Network
+        };
+        // reqwest's messages name the URL (which carries no secret) and the cause.
+        let mut message = err.to_string();
+        let mut source = std::error::Error::source(err);
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        let mut e = Self::new(kind, message);
+        e.0.status = err.status();
+        e
+    }
+
+    /// Classifies an HTTP answer from its status, headers and body. Error statuses are
+    /// classified by status whatever the body; a success status gets here only when its body
+    /// did not decode, and is [`ErrorKind::InvalidResponse`].
+    pub(crate) fn from_response(
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+        keep_snippet: bool,
+    ) -> Self {
+        let kind = if status.is_success() {
+            ErrorKind::InvalidResponse
+        } else {
+            ErrorKind::from_status(status)
+        };
+        let json: Option<Value> = serde_json::from_slice(body).ok().filter(Value::is_object);
+        let mut e = Self::new(kind, String::new());
+        e.0.status = Some(status);
+        if let Some(json) = &json {
+            e.absorb_body(json);
+        }
+        if keep_snippet && (json.is_none() || status.is_success()) {
+            e.0.body_snippet = Some(snippet(body));
+        }
+        e.0.retry_after = retry_after_header(headers).or_else(|| match &e.0.detail {
+            Some(Detail::Text(text)) => retry_after_text(text),
+            _ => None,
+        });
+        e.0.message = match (
+            &e.0.detail,
+            json.as_ref()
+                .and_then(|j| j.get("error"))
+                .and_then(Value::as_str),
+        ) {
+            (Some(detail), _) => detail.to_string(),
+            (None, Some(oauth_error)) => oauth_error.to_string(),
+            (None, None) if status.is_success() => {
+                "the response body does not match the spec".into()
+            }
+            (None, None) if body.is_empty() => "empty body".into(),
+            (None, None) => "the body is not the documented JSON".into(),
+        };
+        e
+    }
+
+    /// Takes `type`, `detail`, `info_message` and `links` (and OAuth's `error`) from a JSON body.
+    fn absorb_body(&mut self, json: &Value) {
+        self.0.error_type = json
+            .get("type")
+            .or_else(|| json.get("error"))
+            .and_then(Value::as_str)
+            .map(String::from);
+        self.0.detail = json
+            .get("detail")
+            .or_else(|| json.get("error_description"))
+            .and_then(Detail::from_json);
+        self.0.info_message = json
+            .get("info_message")
+            .and_then(Value::as_str)
+            .map(String::from);
+        self.0.links = json
+            .get("links")
+            .and_then(|l| serde_json::from_value(l.clone()).ok())
+            .unwrap_or_default();
+    }
+
+    /// Changes the kind (where the context knows better than the status).
+    pub(crate) fn reclassify(mut self, kind: ErrorKind) -> Self {
+        self.0.kind = kind;
+        self
+    }
+
+    /// Sets the message (used where the caller knows better than the status).
+    pub(crate) fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.0.message = message.into();
+        self
+    }
+
+    /// The class of the error.
+    pub fn kind(&self) -> ErrorKind {
+        self.0.kind
+    }
+
+    /// The HTTP status, when a response was received.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.0.status
+    }
+
+    /// The server's `type` (e.g. `throttled`, `permission_error`), or OAuth's `error`.
+    pub fn error_type(&self) -> Option<&str> {
+        self.0.error_type.as_deref()
+    }
+
+    /// The server's `detail`.
+    pub fn detail(&self) -> Option<&Detail> {
+        self.0.detail.as_ref()
+    }
+
+    /// Messages per request field, when `detail` was an object of them (400).
+    pub fn field_errors(&self) -> Option<&BTreeMap<String, Vec<String>>> {
+        match &self.0.detail {
+            Some(Detail::Fields(fields)) => Some(fields),
+            _ => None,
+        }
+    }
+
+    /// The 403 answer's human-readable `info_message`.
+    pub fn info_message(&self) -> Option<&str> {
+        self.0.info_message.as_deref()
+    }
+
+    /// The 403 answer's `links`.
+    pub fn links(&self) -> &[Link] {
+        &self.0.links
+    }
+
+    /// How long the server asked to wait: `Retry-After` (seconds or HTTP date), else the
+    /// "Expected available in N seconds" of PandaDoc's throttling detail.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.0.retry_after
+    }
+
+    /// At most [`SNIPPET_LIMIT`] bytes of a body that was not the documented JSON.
+    pub fn body_snippet(&self) -> Option<&str> {
+        self.0.body_snippet.as_deref()
+    }
+
+    /// A short human-readable message (the server's detail where there was one).
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
+
+    /// Whether the same request may succeed if sent again: throttling and transient errors.
+    pub fn is_retryable(&self) -> bool {
+        self.is_throttling() || self.is_transient()
+    }
+
+    /// 429.
+    pub fn is_throttling(&self) -> bool {
+        self.0.kind == ErrorKind::Throttled
+    }
+
+    /// Timeouts, connection failures and 502/503/504.
+    pub fn is_transient(&self) -> bool {
+        match self.0.kind {
+            ErrorKind::Timeout | ErrorKind::Network => true,
+            ErrorKind::Server => matches!(self.0.status.map(|s| s.as_u16()), Some(502..=504)),
+            _ => false,
+        }
+    }
+
+    /// Errors the caller must fix (input, credentials, permissions, request content).
+    pub fn is_client_error(&self) -> bool {
+        matches!(
+            self.0.kind,
+            ErrorKind::InvalidInput
+                | ErrorKind::Authentication
+                | ErrorKind::Permission
+                | ErrorKind::BadRequest
+                | ErrorKind::NotFound
+                | ErrorKind::ClientError
+        )
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.kind)?;
+        if let Some(status) = self.0.status {
+            write!(f, " (HTTP {})", status.as_u16())?;
+        }
+        write!(f, ": {}", self.0.message)?;
+        if let Some(info) = &self.0.info_message {
+            write!(f, " ({info})")?;
+        }
+        if let Some(snippet) = &self.0.body_snippet {
+            write!(f, "; body: {snippet:?}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The first [`SNIPPET_LIMIT`] bytes of `body`, cut at a character boundary.
+fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(SNIPPET_LIMIT)]).into_owned();
+    let text = text.trim_end_matches('\u{FFFD}').to_string();
+    if body.len() > SNIPPET_LIMIT {
+        format!("{text}…")
+    } else {
+        text
+    }
+}
+
+/// `Retry-After` as delta-seconds or an HTTP date.
+pub(crate) fn retry_after_header(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// PandaDoc's "Request was throttled. Expected available in 13 seconds."
+pub(crate) fn retry_after_text(detail: &str) -> Option<Duration> {
+    let rest = &detail[detail.find("available in ")? + "available in ".len()..];
+    let digits: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    let seconds: f64 = digits.parse().ok()?;
+    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds.min(86_400.0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderValue, RETRY_AFTER};
+
+    #[test]
+    fn retry_after_reads_seconds_dates_and_detail_text() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_static("7"));
+        assert_eq!(retry_after_header(&h), Some(Duration::from_secs(7)));
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
+        assert_eq!(
+            retry_after_header(&h),
+            Some(Duration::ZERO),
+            "a past date means now"
+        );
+        let future =
+            httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(120));
+        h.insert(RETRY_AFTER, HeaderValue::from_str(&future).unwrap());
+        let d = retry_after_header(&h).unwrap();
+        assert!(
+            d > Duration::from_secs(100) && d <= Duration::from_secs(120),
+            "{d:?}"
+        );
+        h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after_header(&h), None);
+        assert_eq!(
+            retry_after_text("Request was throttled. Expected available in 13 seconds."),
+            Some(Duration::from_secs(13))
+        );
+        assert_eq!(retry_after_text("Request was throttled."), None);
+    }
+
+    #[test]
+    fn snippets_are_bounded_at_a_char_boundary() {
+        let body = "é".repeat(SNIPPET_LIMIT);
+        let s = snippet(body.as_bytes());
+        assert!(s.len() <= SNIPPET_LIMIT + '…'.len_utf8());
+        assert!(s.ends_with('…') && s.starts_with("éé"));
+    }
+
+    #[test]
+    fn detail_objects_become_field_messages() {
+        let json =
+            serde_json::json!({"count": ["A valid integer is required."], "order_by": "bad"});
+        let Some(Detail::Fields(f)) = Detail::from_json(&json) else {
+            panic!()
+        };
+        assert_eq!(f["count"], ["A valid integer is required."]);
+        assert_eq!(f["order_by"], ["bad"]);
+        let nested = serde_json::json!({"a": {"b": 1}});
+        assert_eq!(Detail::from_json(&nested), Some(Detail::Other(nested)));
+    }
+}
