@@ -55,6 +55,8 @@ pub use time_range::{Clock, FixedClock, SystemClock, TimeRange, Window};
 
 /// Re-exported so that callers can name the raw client and its types.
 pub use pandadoc_api;
+/// Re-exported to read a [`TokenSet`]'s secrets (`ExposeSecret`) when storing them.
+pub use secrecy;
 
 /// The `User-Agent` of every request: `pandadoc-api-ext/<version>`.
 pub const USER_AGENT: &str = concat!("pandadoc-api-ext/", env!("CARGO_PKG_VERSION"));

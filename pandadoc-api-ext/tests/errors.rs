@@ -1,0 +1,214 @@
+//! Every failure is classified, keeps its HTTP status and never shows a secret.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{KEY, Reply, Scripted, client, json};
+use httpmock::prelude::*;
+use pandadoc_api_ext::{Detail, ErrorKind, RetryPolicy, TimeRange};
+use serde_json::json as j;
+
+async fn one_answer(reply: Reply) -> pandadoc_api_ext::Error {
+    let server = Scripted::start(vec![reply]).await;
+    let client = client(&server.base_url)
+        .retry(RetryPolicy::disabled())
+        .build()
+        .unwrap();
+    let err = client.sms_opt_outs(TimeRange::default()).await.unwrap_err();
+    assert_eq!(server.hits(), 1);
+    let debug = format!("{err:?} {err}");
+    assert!(!debug.contains(KEY), "no secret in {debug}");
+    err
+}
+
+#[tokio::test]
+async fn documented_error_statuses_keep_type_and_detail() {
+    let err = one_answer(json(
+        400,
+        j!({"type": "request_error", "detail": {"timestamp_from": ["Invalid."]}}),
+    ))
+    .await;
+    assert_eq!(
+        (err.kind(), err.status().map(|s| s.as_u16())),
+        (ErrorKind::BadRequest, Some(400))
+    );
+    assert_eq!(err.error_type(), Some("request_error"));
+    assert_eq!(err.field_errors().unwrap()["timestamp_from"], ["Invalid."]);
+
+    let err = one_answer(json(
+        400,
+        j!({"type": "request_error", "detail": "Bad things."}),
+    ))
+    .await;
+    assert_eq!(err.detail(), Some(&Detail::Text("Bad things.".into())));
+    assert_eq!(err.message(), "Bad things.");
+
+    let err = one_answer(json(
+        401,
+        j!({"type": "authentication_error", "detail": "Nope."}),
+    ))
+    .await;
+    assert_eq!(err.kind(), ErrorKind::Authentication);
+    assert!(!err.is_retryable() && err.is_client_error());
+
+    let err = one_answer(json(
+        403,
+        j!({"type": "permission_error", "detail": "No.", "info_message": "Ask an admin.",
+        "links": [{"rel": "status", "href": "https://x.test/s", "type": "GET"}]}),
+    ))
+    .await;
+    assert_eq!(err.kind(), ErrorKind::Permission);
+    assert_eq!(err.info_message(), Some("Ask an admin."));
+    assert_eq!(err.links()[0].href.as_deref(), Some("https://x.test/s"));
+    assert_eq!(err.links()[0].method.as_deref(), Some("GET"));
+
+    let err = one_answer(json(429, j!({"type": "throttled", "detail": "Request was throttled. Expected available in 13 seconds."}))).await;
+    assert_eq!(err.kind(), ErrorKind::Throttled);
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(13)));
+    assert!(err.is_retryable() && err.is_throttling());
+}
+
+#[tokio::test]
+async fn undocumented_and_malformed_answers_are_classified_with_status_and_snippet() {
+    let html = "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>";
+    let err = one_answer(Reply::Http(
+        503,
+        vec!["content-type: text/html".into()],
+        html.into(),
+    ))
+    .await;
+    assert_eq!(
+        (err.kind(), err.status().map(|s| s.as_u16())),
+        (ErrorKind::Server, Some(503))
+    );
+    assert_eq!(err.body_snippet(), Some(html));
+    assert!(err.is_transient());
+
+    let err = one_answer(Reply::Http(500, vec![], String::new())).await;
+    assert_eq!(
+        (err.kind(), err.status().map(|s| s.as_u16())),
+        (ErrorKind::Server, Some(500))
+    );
+    assert!(!err.is_retryable(), "500 is not retried");
+
+    let err = one_answer(Reply::Http(
+        200,
+        vec!["content-type: application/json".into()],
+        r#"{"results": [{"phone_"#.into(),
+    ))
+    .await;
+    assert_eq!(
+        (err.kind(), err.status().map(|s| s.as_u16())),
+        (ErrorKind::InvalidResponse, Some(200))
+    );
+    assert_eq!(err.body_snippet(), Some(r#"{"results": [{"phone_"#));
+    assert!(err.message().contains("does not match the spec"), "{err}");
+
+    let err = one_answer(json(200, j!({"results": "not a list"}))).await;
+    assert_eq!(
+        (err.kind(), err.status().map(|s| s.as_u16())),
+        (ErrorKind::InvalidResponse, Some(200))
+    );
+
+    let err = one_answer(Reply::Http(
+        200,
+        vec!["content-type: text/html".into()],
+        "<html></html>".into(),
+    ))
+    .await;
+    assert_eq!(err.kind(), ErrorKind::InvalidResponse, "wrong content type");
+
+    let err = one_answer(Reply::Http(204, vec![], String::new())).await;
+    assert_eq!(
+        (err.kind(), err.status().map(|s| s.as_u16())),
+        (ErrorKind::InvalidResponse, Some(204))
+    );
+
+    let err = one_answer(Reply::Http(
+        429,
+        vec!["retry-after: 7".into(), "content-type: text/html".into()],
+        "<p>slow down</p>".into(),
+    ))
+    .await;
+    assert_eq!(
+        (err.kind(), err.status().map(|s| s.as_u16())),
+        (ErrorKind::Throttled, Some(429)),
+        "a 429 is throttling whatever its body"
+    );
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
+    assert_eq!(err.body_snippet(), Some("<p>slow down</p>"));
+
+    for (status, kind) in [
+        (404, ErrorKind::NotFound),
+        (418, ErrorKind::ClientError),
+        (502, ErrorKind::Server),
+        (504, ErrorKind::Server),
+    ] {
+        let err = one_answer(json(status, j!({"type": "x", "detail": "d"}))).await;
+        assert_eq!(
+            (err.kind(), err.status().map(|s| s.as_u16())),
+            (kind, Some(status))
+        );
+        assert_eq!(err.error_type(), Some("x"));
+        assert_eq!(err.message(), "d");
+    }
+
+    let big = "x".repeat(10_000);
+    let err = one_answer(Reply::Http(500, vec![], big)).await;
+    assert!(
+        err.body_snippet().unwrap().len() <= pandadoc_api_ext::SNIPPET_LIMIT + 3,
+        "bounded"
+    );
+}
+
+#[tokio::test]
+async fn dropped_connections_and_refused_connects_are_network_errors() {
+    let err = one_answer(Reply::Drop).await;
+    assert_eq!((err.kind(), err.status()), (ErrorKind::Network, None));
+    assert!(err.is_transient());
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let client = client(&format!("http://{addr}"))
+        .retry(RetryPolicy::disabled())
+        .build()
+        .unwrap();
+    let err = client.sms_opt_outs(TimeRange::default()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Network, "{err}");
+}
+
+#[tokio::test]
+async fn a_delay_past_the_timeout_is_a_timeout() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|_, then| {
+            then.status(200)
+                .json_body(common::page())
+                .delay(Duration::from_secs(3));
+        })
+        .await;
+    let client = client(&server.base_url())
+        .timeout(Duration::from_millis(200))
+        .retry(RetryPolicy::disabled())
+        .build()
+        .unwrap();
+    let err = client.sms_opt_outs(TimeRange::default()).await.unwrap_err();
+    assert_eq!(
+        (err.kind(), err.status()),
+        (ErrorKind::Timeout, None),
+        "{err}"
+    );
+    assert!(err.is_retryable());
+}
+
+#[test]
+fn debug_of_clients_and_builders_never_shows_the_key() {
+    let builder = client("http://127.0.0.1:1");
+    assert!(!format!("{builder:?}").contains(KEY));
+    let client = builder.build().unwrap();
+    let debug = format!("{client:?} {:?}", client.raw());
+    assert!(!debug.contains(KEY), "{debug}");
+    assert!(debug.contains("API-Key [REDACTED]"), "{debug}");
+}
