@@ -1,0 +1,134 @@
+//! The example program against a local mock: JSON lines on success, `error[KIND]: detail` and
+//! the documented exit codes on failure, nothing sent on invalid input.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use httpmock::prelude::*;
+use serde_json::{Value, json};
+
+/// `cargo test` builds the examples next to the test binaries' directory.
+fn example() -> PathBuf {
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = deps
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(format!("sms_opt_outs{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo test -p pandadoc-api-ext` (it builds the examples)",
+        path.display()
+    );
+    path
+}
+
+fn run(base_url: &str, key: &str, args: &[&str]) -> Output {
+    Command::new(example())
+        .args(args)
+        .env_clear()
+        .env("PANDADOC_API_KEY", key)
+        .env("PANDADOC_BASE_URL", base_url)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn prints_one_json_object_per_change() {
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|when, then| {
+            when.path("/public/v1/sms-opt-outs")
+                .header("authorization", "API-Key k1")
+                .query_param("timestamp_from", "2025-01-28T00:00:00Z")
+                .query_param("timestamp_to", "2025-01-28T23:00:00Z");
+            then.status(200).json_body(json!({"results": [
+                {"phone_number": "+1234567890", "status": "opt-out", "opt_out_changed": "2025-01-28T12:00:00Z"},
+                {"phone_number": "+1234567891", "status": "paused", "opt_out_changed": "2025-01-28T12:00:00Z"}
+            ]}));
+        })
+        .await;
+    let out = run(
+        &server.base_url(),
+        "k1",
+        &[
+            "--from",
+            "2025-01-28T00:00:00Z",
+            "--to",
+            "2025-01-29T00:00:00+01:00",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    mock.assert_async().await;
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            json!({"phone_number": "+1234567890", "status": "opt-out", "opt_out_changed": "2025-01-28T12:00:00Z"}),
+            json!({"phone_number": "+1234567891", "status": "paused", "opt_out_changed": "2025-01-28T12:00:00Z"}),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn failures_print_the_kind_and_the_server_detail() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|_, then| {
+            then.status(401).json_body(json!({"type": "authentication_error", "detail": "Authentication credentials were not provided."}));
+        })
+        .await;
+    let out = run(&server.base_url(), "k1", &["--last", "24h"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "error[authentication]: Authentication credentials were not provided.\n"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[tokio::test]
+async fn invalid_input_exits_2_and_sends_nothing() {
+    let server = MockServer::start_async().await;
+    let any = server
+        .mock_async(|_, then| {
+            then.status(200).json_body(json!({"results": []}));
+        })
+        .await;
+    for (key, args) in [
+        ("k1\r\nX: y", vec!["--last", "1h"]),
+        ("k1", vec!["--last", "1y"]),
+        ("k1", vec!["--from", "yesterday"]),
+        (
+            "k1",
+            vec![
+                "--from",
+                "2025-01-29T00:00:00Z",
+                "--to",
+                "2025-01-28T00:00:00Z",
+            ],
+        ),
+        ("k1", vec!["--bogus"]),
+    ] {
+        let out = run(&server.base_url(), key, &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            stderr.starts_with("error[invalid_input]: ") && stderr.lines().count() == 1,
+            "{stderr}"
+        );
+    }
+    assert_eq!(any.calls_async().await, 0);
+}
