@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use progenitor_client::ResponseValue;
+pub use progenitor_client::ResponseValue;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use tracing::Instrument;
@@ -234,13 +234,23 @@ impl Client {
         self.clock.now()
     }
 
-    /// Sends one operation through the generated client: refreshes OAuth2 tokens, classifies
-    /// errors, retries (`idempotent` requests only) and traces each attempt.
-    pub(crate) async fn send<T, E, F, Fut>(
+    /// Runs any operation of the generated client with this crate's guarantees: OAuth2 refresh,
+    /// classified [`Error`]s, retries (only when `idempotent`: GET, PUT, DELETE…) and a tracing
+    /// span per attempt. `attempt` builds and sends the request; it is called once per attempt.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: pandadoc_api_ext::Client) -> Result<(), pandadoc_api_ext::Error> {
+    /// let page = client
+    ///     .call("listRecentSmsOptOuts", true, || client.raw().list_recent_sms_opt_outs().send())
+    ///     .await?
+    ///     .into_inner();
+    /// # Ok(()) }
+    /// ```
+    pub async fn call<T, E, F, Fut>(
         &self,
         operation: &'static str,
         idempotent: bool,
-        mut attempt_once: F,
+        mut attempt: F,
     ) -> Result<ResponseValue<T>, Error>
     where
         E: Serialize,
@@ -249,7 +259,7 @@ impl Client {
     {
         let started = Instant::now();
         let mut refreshed_after_401 = false;
-        let mut attempt = 1;
+        let mut number = 1;
         loop {
             if let Auth::OAuth(session) = &self.auth {
                 session.ensure_fresh().await?;
@@ -258,12 +268,12 @@ impl Client {
             let span = tracing::info_span!(
                 "pandadoc.request",
                 operation,
-                attempt,
+                attempt = number,
                 status = tracing::field::Empty,
                 latency_ms = tracing::field::Empty,
             );
             let result = EXCHANGE
-                .scope(Arc::clone(&slot), attempt_once())
+                .scope(Arc::clone(&slot), attempt())
                 .instrument(span)
                 .await;
             let exchange = std::mem::take(&mut *slot.lock().unwrap_or_else(|p| p.into_inner()));
@@ -284,18 +294,18 @@ impl Client {
             } else {
                 &RetryPolicy::disabled()
             };
-            match policy.delay(attempt, started.elapsed(), &error) {
+            match policy.delay(number, started.elapsed(), &error) {
                 Some(delay) => {
                     tracing::warn!(
                         operation,
-                        attempt,
+                        attempt = number,
                         delay_ms = delay.as_millis() as u64,
                         kind = error.kind().as_str(),
                         status = error.status().map(|s| s.as_u16()),
                         "retrying",
                     );
                     tokio::time::sleep(delay).await;
-                    attempt += 1;
+                    number += 1;
                 }
                 None => return Err(error),
             }

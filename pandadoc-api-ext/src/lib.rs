@@ -46,7 +46,7 @@ mod time_range;
 mod transport;
 
 pub use auth::RefreshCallback;
-pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL};
+pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, ResponseValue};
 pub use error::{Detail, Error, ErrorKind, Link, SNIPPET_LIMIT};
 pub use oauth::{AUTHORIZE_URL, OAuthApp, SCOPE, TOKEN_URL, TokenSet};
 pub use retry::RetryPolicy;

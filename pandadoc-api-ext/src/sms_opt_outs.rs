@@ -96,7 +96,7 @@ impl Client {
     pub async fn sms_opt_outs(&self, range: TimeRange) -> Result<SmsOptOuts, Error> {
         let window = range.resolve(self.now())?;
         let page = self
-            .send("listRecentSmsOptOuts", true, || {
+            .call("listRecentSmsOptOuts", true, || {
                 self.raw()
                     .list_recent_sms_opt_outs()
                     .timestamp_from(window.from)

@@ -821,3 +821,162 @@ pub mod builder {
 pub mod prelude {
     pub use self::super::Client;
 }
+/// Calls operations by `operationId` with JSON arguments, for contract tests.
+/// Compiled only with the `harness` feature. Generated with the client.
+#[cfg(feature = "harness")]
+#[allow(clippy::all, unused_imports, dead_code)]
+pub mod harness {
+    use super::{types, ByteStream, Client, Error, ResponseValue};
+    use serde_json::{Map, Value};
+    /// An operation of the spec.
+    #[derive(Clone, Copy, Debug)]
+    pub struct Operation {
+        /// `operationId`.
+        pub id: &'static str,
+        /// Lowercase HTTP method.
+        pub method: &'static str,
+        /// Path template.
+        pub path: &'static str,
+        /// Whether the method is idempotent (safe to retry).
+        pub idempotent: bool,
+    }
+    /// Every operation of the spec the client was generated from.
+    pub const OPERATIONS: &[Operation] = &[
+        Operation {
+            id: "listRecentSmsOptOuts",
+            method: "get",
+            path: "/public/v1/sms-opt-outs",
+            idempotent: true,
+        },
+    ];
+    /// A result with its typed bodies erased to JSON.
+    pub type Erased = Result<ResponseValue<Value>, Error<Value>>;
+    fn arg<T: serde::de::DeserializeOwned>(
+        args: &Map<String, Value>,
+        name: &str,
+    ) -> Result<Option<T>, String> {
+        match args.get(name) {
+            None => Ok(None),
+            Some(v) => {
+                serde_json::from_value(v.clone())
+                    .map(Some)
+                    .map_err(|e| format!("argument `{name}`: {e}"))
+            }
+        }
+    }
+    fn json<T: serde::Serialize>(value: T) -> Value {
+        serde_json::to_value(value).unwrap_or(Value::Null)
+    }
+    fn stream(_: ByteStream) -> Value {
+        Value::String("<byte stream>".into())
+    }
+    fn erase<T, E>(
+        result: Result<ResponseValue<T>, Error<E>>,
+        ok: fn(T) -> Value,
+        err: fn(E) -> Value,
+    ) -> Erased {
+        match result {
+            Ok(v) => {
+                let (status, headers) = (v.status(), v.headers().clone());
+                Ok(ResponseValue::new(ok(v.into_inner()), status, headers))
+            }
+            Err(e) => {
+                Err(
+                    match e {
+                        Error::ErrorResponse(v) => {
+                            let (status, headers) = (v.status(), v.headers().clone());
+                            Error::ErrorResponse(
+                                ResponseValue::new(err(v.into_inner()), status, headers),
+                            )
+                        }
+                        Error::InvalidRequest(m) => Error::InvalidRequest(m),
+                        Error::CommunicationError(e) => Error::CommunicationError(e),
+                        Error::InvalidUpgrade(e) => Error::InvalidUpgrade(e),
+                        Error::ResponseBodyError(e) => Error::ResponseBodyError(e),
+                        Error::InvalidResponsePayload(b, e) => {
+                            Error::InvalidResponsePayload(b, e)
+                        }
+                        Error::UnexpectedResponse(r) => Error::UnexpectedResponse(r),
+                        Error::Custom(m) => Error::Custom(m),
+                    },
+                )
+            }
+        }
+    }
+    fn roundtrip<T: serde::de::DeserializeOwned + serde::Serialize>(
+        body: &[u8],
+    ) -> Result<Value, String> {
+        let typed: T = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+        serde_json::to_value(typed).map_err(|e| e.to_string())
+    }
+    /// Sends operation `id` with `args` (spec parameter names; `body` for the request
+    /// body). `None` for an unknown operation; `Err` for arguments that do not convert.
+    pub async fn send(
+        client: &Client,
+        id: &str,
+        args: &Map<String, Value>,
+    ) -> Option<Result<Erased, String>> {
+        let run = async {
+            match id {
+                "listRecentSmsOptOuts" => {
+                    #[allow(unused_mut)]
+                    let mut b = client.list_recent_sms_opt_outs();
+                    if let Some(v) = arg::<
+                        ::chrono::DateTime<::chrono::offset::Utc>,
+                    >(args, "timestamp_from")? {
+                        b = b.timestamp_from(v);
+                    }
+                    if let Some(v) = arg::<
+                        ::chrono::DateTime<::chrono::offset::Utc>,
+                    >(args, "timestamp_to")? {
+                        b = b.timestamp_to(v);
+                    }
+                    Ok(
+                        erase(
+                            b.send().await,
+                            json::<types::ListSmsOptOutChangelogResponse>,
+                            json::<types::ListRecentSmsOptOutsError>,
+                        ),
+                    )
+                }
+                _ => Err(String::from("unknown operation")),
+            }
+        };
+        if OPERATIONS.iter().any(|o| o.id == id) { Some(run.await) } else { None }
+    }
+    /// Decodes `body` as the type the client gives a response of operation `id` with a
+    /// success (2xx) or error status, and serializes it back.
+    pub fn decode(
+        id: &str,
+        success: bool,
+        body: &[u8],
+    ) -> Option<Result<Value, String>> {
+        Some(
+            match id {
+                "listRecentSmsOptOuts" => {
+                    if success {
+                        roundtrip::<types::ListSmsOptOutChangelogResponse>(body)
+                    } else {
+                        roundtrip::<types::ListRecentSmsOptOutsError>(body)
+                    }
+                }
+                _ => return None,
+            },
+        )
+    }
+    /// The JSON Schema (schemars) of that type.
+    pub fn schema(id: &str, success: bool) -> Option<schemars::schema::RootSchema> {
+        Some(
+            match id {
+                "listRecentSmsOptOuts" => {
+                    if success {
+                        schemars::schema_for!(types::ListSmsOptOutChangelogResponse)
+                    } else {
+                        schemars::schema_for!(types::ListRecentSmsOptOutsError)
+                    }
+                }
+                _ => return None,
+            },
+        )
+    }
+}

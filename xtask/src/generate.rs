@@ -71,7 +71,7 @@ pub fn load(path: &Path) -> Result<Spec> {
 pub fn render(spec: &Spec, source: &str) -> Result<String> {
     let mut json = spec.json.clone();
     normalize::normalize(&mut json);
-    let document: openapiv3::OpenAPI = serde_json::from_value(json).with_context(|| {
+    let document: openapiv3::OpenAPI = serde_json::from_value(json.clone()).with_context(|| {
         format!(
             "spec {} is not a valid OpenAPI 3.0 document",
             spec.path.display()
@@ -102,6 +102,8 @@ pub fn render(spec: &Spec, source: &str) -> Result<String> {
 
     let mut file: syn::File =
         syn::parse2(tokens).context("progenitor produced code that does not parse")?;
+    let harness: syn::File = syn::parse2(crate::harness::harness(&json, &file)?)?;
+    file.items.extend(harness.items);
     let constants: syn::File = syn::parse_str(&format!(
         "/// `info.title` of the spec this client was generated from.\n\
          pub const SPEC_TITLE: &str = {:?};\n\

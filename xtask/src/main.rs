@@ -7,6 +7,7 @@
 //! ```
 
 mod generate;
+mod harness;
 mod normalize;
 
 use std::path::{Path, PathBuf};
@@ -146,7 +147,14 @@ fn workspace_generate(root: &Path, check: bool, verify: bool) -> Result<ExitCode
         // The file is only done when it compiles without warnings.
         let output =
             std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-                .args(["check", "-p", "pandadoc-api", "--message-format", "short"])
+                .args([
+                    "check",
+                    "-p",
+                    "pandadoc-api",
+                    "--all-features",
+                    "--message-format",
+                    "short",
+                ])
                 .current_dir(root)
                 .output()
                 .context("cannot run cargo check")?;

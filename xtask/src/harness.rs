@@ -1,0 +1,370 @@
+//! The contract-test harness: a module appended to the generated client that calls any operation
+//! by its `operationId` with JSON arguments and erases typed results to JSON.
+//!
+//! Generated from progenitor's own output (builder fields give each parameter's Rust type, each
+//! `send` gives the success and error types), so it can never disagree with the client. It is
+//! compiled only with the client crate's `harness` feature, which the contract tests enable.
+
+use anyhow::{Context, Result, bail};
+use heck::ToSnakeCase;
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use serde_json::Value;
+
+/// One operation as the harness sees it.
+struct Op {
+    id: String,
+    method: String,
+    path: String,
+    fn_name: syn::Ident,
+    /// (spec name, location, setter, Rust value type, required)
+    params: Vec<(String, String, syn::Ident, syn::Type, bool)>,
+    success: syn::Type,
+    error: syn::Type,
+}
+
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// The harness module for `spec` (normalized) and `client` (progenitor's output for it).
+pub fn harness(spec: &Value, client: &syn::File) -> Result<TokenStream> {
+    let ops = operations(spec, client)?;
+    let table = ops.iter().map(|op| {
+        let (id, method, path) = (&op.id, &op.method, &op.path);
+        let idempotent = matches!(
+            method.as_str(),
+            "get" | "head" | "put" | "delete" | "options" | "trace"
+        );
+        quote! { Operation { id: #id, method: #method, path: #path, idempotent: #idempotent } }
+    });
+    let send_arms = ops.iter().map(|op| {
+        let (id, fn_name) = (&op.id, &op.fn_name);
+        let sets = op.params.iter().map(|(name, _, setter, ty, required)| {
+            if *required {
+                quote! { b = b.#setter(arg::<#ty>(args, #name)?.ok_or(concat!("missing required argument `", #name, "`"))?); }
+            } else {
+                quote! { if let Some(v) = arg::<#ty>(args, #name)? { b = b.#setter(v); } }
+            }
+        });
+        let erase_ok = erase_fn(&op.success, true);
+        let erase_err = erase_fn(&op.error, false);
+        quote! {
+            #id => {
+                #[allow(unused_mut)]
+                let mut b = client.#fn_name();
+                #(#sets)*
+                Ok(erase(b.send().await, #erase_ok, #erase_err))
+            }
+        }
+    });
+    let decode_arms = ops.iter().map(|op| {
+        let (id, ok, err) = (&op.id, &op.success, &op.error);
+        let ok_decode = decode_expr(ok);
+        let err_decode = decode_expr(err);
+        quote! { #id => if success { #ok_decode } else { #err_decode } }
+    });
+    let schema_arms = ops.iter().map(|op| {
+        let (id, ok, err) = (&op.id, &op.success, &op.error);
+        let ok_schema = schema_expr(ok);
+        let err_schema = schema_expr(err);
+        quote! { #id => if success { #ok_schema } else { #err_schema } }
+    });
+    Ok(quote! {
+        /// Calls operations by `operationId` with JSON arguments, for contract tests.
+        /// Compiled only with the `harness` feature. Generated with the client.
+        #[cfg(feature = "harness")]
+        #[allow(clippy::all, unused_imports, dead_code)]
+        pub mod harness {
+            use super::{types, ByteStream, Client, Error, ResponseValue};
+            use serde_json::{Map, Value};
+
+            /// An operation of the spec.
+            #[derive(Clone, Copy, Debug)]
+            pub struct Operation {
+                /// `operationId`.
+                pub id: &'static str,
+                /// Lowercase HTTP method.
+                pub method: &'static str,
+                /// Path template.
+                pub path: &'static str,
+                /// Whether the method is idempotent (safe to retry).
+                pub idempotent: bool,
+            }
+
+            /// Every operation of the spec the client was generated from.
+            pub const OPERATIONS: &[Operation] = &[#(#table),*];
+
+            /// A result with its typed bodies erased to JSON.
+            pub type Erased = Result<ResponseValue<Value>, Error<Value>>;
+
+            fn arg<T: serde::de::DeserializeOwned>(args: &Map<String, Value>, name: &str) -> Result<Option<T>, String> {
+                match args.get(name) {
+                    None => Ok(None),
+                    Some(v) => serde_json::from_value(v.clone())
+                        .map(Some)
+                        .map_err(|e| format!("argument `{name}`: {e}")),
+                }
+            }
+
+            fn json<T: serde::Serialize>(value: T) -> Value {
+                serde_json::to_value(value).unwrap_or(Value::Null)
+            }
+
+            fn stream(_: ByteStream) -> Value {
+                Value::String("<byte stream>".into())
+            }
+
+            fn erase<T, E>(
+                result: Result<ResponseValue<T>, Error<E>>,
+                ok: fn(T) -> Value,
+                err: fn(E) -> Value,
+            ) -> Erased {
+                match result {
+                    Ok(v) => {
+                        let (status, headers) = (v.status(), v.headers().clone());
+                        Ok(ResponseValue::new(ok(v.into_inner()), status, headers))
+                    }
+                    Err(e) => Err(match e {
+                        Error::ErrorResponse(v) => {
+                            let (status, headers) = (v.status(), v.headers().clone());
+                            Error::ErrorResponse(ResponseValue::new(err(v.into_inner()), status, headers))
+                        }
+                        Error::InvalidRequest(m) => Error::InvalidRequest(m),
+                        Error::CommunicationError(e) => Error::CommunicationError(e),
+                        Error::InvalidUpgrade(e) => Error::InvalidUpgrade(e),
+                        Error::ResponseBodyError(e) => Error::ResponseBodyError(e),
+                        Error::InvalidResponsePayload(b, e) => Error::InvalidResponsePayload(b, e),
+                        Error::UnexpectedResponse(r) => Error::UnexpectedResponse(r),
+                        Error::Custom(m) => Error::Custom(m),
+                    }),
+                }
+            }
+
+            fn roundtrip<T: serde::de::DeserializeOwned + serde::Serialize>(body: &[u8]) -> Result<Value, String> {
+                let typed: T = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+                serde_json::to_value(typed).map_err(|e| e.to_string())
+            }
+
+            /// Sends operation `id` with `args` (spec parameter names; `body` for the request
+            /// body). `None` for an unknown operation; `Err` for arguments that do not convert.
+            pub async fn send(client: &Client, id: &str, args: &Map<String, Value>) -> Option<Result<Erased, String>> {
+                let run = async {
+                    match id {
+                        #(#send_arms)*
+                        _ => Err(String::from("unknown operation")),
+                    }
+                };
+                if OPERATIONS.iter().any(|o| o.id == id) { Some(run.await) } else { None }
+            }
+
+            /// Decodes `body` as the type the client gives a response of operation `id` with a
+            /// success (2xx) or error status, and serializes it back.
+            pub fn decode(id: &str, success: bool, body: &[u8]) -> Option<Result<Value, String>> {
+                Some(match id {
+                    #(#decode_arms,)*
+                    _ => return None,
+                })
+            }
+
+            /// The JSON Schema (schemars) of that type.
+            pub fn schema(id: &str, success: bool) -> Option<schemars::schema::RootSchema> {
+                Some(match id {
+                    #(#schema_arms,)*
+                    _ => return None,
+                })
+            }
+        }
+    })
+}
+
+fn is_stream(ty: &syn::Type) -> bool {
+    quote!(#ty).to_string().ends_with("ByteStream")
+}
+
+fn erase_fn(ty: &syn::Type, _ok: bool) -> TokenStream {
+    if is_stream(ty) {
+        quote! { stream }
+    } else {
+        quote! { json::<#ty> }
+    }
+}
+
+fn decode_expr(ty: &syn::Type) -> TokenStream {
+    if is_stream(ty) {
+        quote! { Ok(Value::Null) }
+    } else {
+        quote! { roundtrip::<#ty>(body) }
+    }
+}
+
+fn schema_expr(ty: &syn::Type) -> TokenStream {
+    if is_stream(ty) {
+        quote! { schemars::schema_for!(()) }
+    } else {
+        quote! { schemars::schema_for!(#ty) }
+    }
+}
+
+/// Pairs each operation of the spec with its client method, builder fields and types.
+fn operations(spec: &Value, client: &syn::File) -> Result<Vec<Op>> {
+    let builder_mod = client
+        .items
+        .iter()
+        .find_map(|item| match item {
+            syn::Item::Mod(m) if m.ident == "builder" => m.content.as_ref().map(|(_, items)| items),
+            _ => None,
+        })
+        .context("progenitor's output has no `builder` module")?;
+    let mut ops = Vec::new();
+    for (path, item) in spec["paths"].as_object().into_iter().flatten() {
+        for method in METHODS {
+            let Some(op) = item.get(method) else { continue };
+            let id = op["operationId"]
+                .as_str()
+                .with_context(|| format!("{method} {path} has no operationId"))?;
+            let fn_name = format_ident!("{}", id.to_snake_case());
+            let builder = format_ident!("{}", heck::ToUpperCamelCase::to_upper_camel_case(id));
+            let fields = builder_fields(builder_mod, &builder)
+                .with_context(|| format!("no builder struct {builder} for operation {id}"))?;
+            let (success, error) = send_types(builder_mod, &builder)
+                .with_context(|| format!("no send() on builder {builder} for operation {id}"))?;
+            let mut declared: Vec<(String, String)> = Vec::new();
+            for p in item
+                .get("parameters")
+                .into_iter()
+                .chain(op.get("parameters"))
+                .filter_map(Value::as_array)
+                .flatten()
+            {
+                let p = resolve(spec, p);
+                if let (Some(name), Some(location)) = (p["name"].as_str(), p["in"].as_str()) {
+                    if matches!(location, "path" | "query" | "header") {
+                        declared.retain(|(n, l)| !(n == name && l == location));
+                        declared.push((name.to_string(), location.to_string()));
+                    }
+                }
+            }
+            if op.get("requestBody").is_some() {
+                declared.push(("body".into(), "body".into()));
+            }
+            let mut params = Vec::new();
+            for (name, location) in declared {
+                let setter = name.to_snake_case();
+                let Some((field, ty)) = fields
+                    .iter()
+                    .find(|(f, _)| *f == setter || *f == format!("{setter}_"))
+                else {
+                    // progenitor leaves out header parameters it handles itself; nothing to set.
+                    if location == "header" {
+                        continue;
+                    }
+                    bail!("operation {id}: parameter `{name}` has no field in builder {builder}");
+                };
+                let (value, required) = field_value_type(ty)?;
+                params.push((name, location, format_ident!("{field}"), value, required));
+            }
+            ops.push(Op {
+                id: id.to_string(),
+                method: method.to_string(),
+                path: path.clone(),
+                fn_name,
+                params,
+                success,
+                error,
+            });
+        }
+    }
+    Ok(ops)
+}
+
+fn resolve<'a>(spec: &'a Value, mut value: &'a Value) -> &'a Value {
+    while let Some(r) = value.get("$ref").and_then(Value::as_str) {
+        match spec.pointer(r.trim_start_matches('#')) {
+            Some(v) => value = v,
+            None => break,
+        }
+    }
+    value
+}
+
+/// `(field name, field type)` of `struct Builder<'a>`, `client` excluded.
+fn builder_fields(items: &[syn::Item], builder: &syn::Ident) -> Option<Vec<(String, syn::Type)>> {
+    items.iter().find_map(|item| match item {
+        syn::Item::Struct(s) if &s.ident == builder => Some(
+            s.fields
+                .iter()
+                .filter_map(|f| f.ident.as_ref().map(|i| (i.to_string(), f.ty.clone())))
+                .filter(|(name, _)| name != "client")
+                .collect(),
+        ),
+        _ => None,
+    })
+}
+
+/// `Result<Option<T>, String>` → (T, optional); `Result<T, String>` → (T, required), where a
+/// body's `types::builder::X` becomes `types::X`.
+fn field_value_type(ty: &syn::Type) -> Result<(syn::Type, bool)> {
+    let inner = first_generic(ty, "Result").context("builder field is not a Result")?;
+    let (value, required) = match first_generic(&inner, "Option") {
+        Some(t) => (t, false),
+        None => (inner, true),
+    };
+    let text = quote!(#value).to_string().replace(' ', "");
+    if let Some(name) = text.strip_prefix("types::builder::") {
+        return Ok((syn::parse_str(&format!("types::{name}"))?, required));
+    }
+    Ok((value, required))
+}
+
+fn first_generic(ty: &syn::Type, wrapper: &str) -> Option<syn::Type> {
+    let syn::Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    if last.ident != wrapper {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    args.args.iter().find_map(|a| match a {
+        syn::GenericArgument::Type(t) => Some(t.clone()),
+        _ => None,
+    })
+}
+
+/// `(T, E)` of `async fn send(self) -> Result<ResponseValue<T>, Error<E>>`.
+fn send_types(items: &[syn::Item], builder: &syn::Ident) -> Option<(syn::Type, syn::Type)> {
+    for item in items {
+        let syn::Item::Impl(imp) = item else { continue };
+        let syn::Type::Path(self_ty) = &*imp.self_ty else {
+            continue;
+        };
+        if self_ty.path.segments.last().map(|s| &s.ident) != Some(builder) {
+            continue;
+        }
+        for f in &imp.items {
+            let syn::ImplItem::Fn(f) = f else { continue };
+            if f.sig.ident != "send" {
+                continue;
+            }
+            let syn::ReturnType::Type(_, ret) = &f.sig.output else {
+                return None;
+            };
+            let syn::Type::Path(p) = &**ret else {
+                return None;
+            };
+            let syn::PathArguments::AngleBracketed(args) = &p.path.segments.last()?.arguments
+            else {
+                return None;
+            };
+            let mut types = args.args.iter().filter_map(|a| match a {
+                syn::GenericArgument::Type(t) => Some(t.clone()),
+                _ => None,
+            });
+            let ok = first_generic(&types.next()?, "ResponseValue")?;
+            let err = first_generic(&types.next()?, "Error")?;
+            return Some((ok, err));
+        }
+    }
+    None
+}
