@@ -238,11 +238,11 @@ fn operations(spec: &Value, client: &syn::File) -> Result<Vec<Op>> {
                 .flatten()
             {
                 let p = resolve(spec, p);
-                if let (Some(name), Some(location)) = (p["name"].as_str(), p["in"].as_str()) {
-                    if matches!(location, "path" | "query" | "header") {
-                        declared.retain(|(n, l)| !(n == name && l == location));
-                        declared.push((name.to_string(), location.to_string()));
-                    }
+                if let (Some(name), Some(location)) = (p["name"].as_str(), p["in"].as_str())
+                    && matches!(location, "path" | "query" | "header")
+                {
+                    declared.retain(|(n, l)| !(n == name && l == location));
+                    declared.push((name.to_string(), location.to_string()));
                 }
             }
             if op.get("requestBody").is_some() {
