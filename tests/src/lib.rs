@@ -7,6 +7,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
+pub mod live;
+pub mod schema;
+pub mod suite;
+
 /// The workspace's `openapi/` directory.
 pub fn openapi_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../openapi")
