@@ -864,6 +864,12 @@ pub mod harness {
             }
         }
     }
+    fn raw_body(value: &Value) -> reqwest::Body {
+        match value {
+            Value::String(s) => reqwest::Body::from(s.clone()),
+            other => reqwest::Body::from(other.to_string()),
+        }
+    }
     fn json<T: serde::Serialize>(value: T) -> Value {
         serde_json::to_value(value).unwrap_or(Value::Null)
     }

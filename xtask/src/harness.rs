@@ -41,7 +41,10 @@ pub fn harness(spec: &Value, client: &syn::File) -> Result<TokenStream> {
     let send_arms = ops.iter().map(|op| {
         let (id, fn_name) = (&op.id, &op.fn_name);
         let sets = op.params.iter().map(|(name, _, setter, ty, required)| {
-            if *required {
+            if quote!(#ty).to_string().replace(' ', "") == "reqwest::Body" {
+                // A raw body: the argument's text (a JSON string) or its JSON, as bytes.
+                quote! { if let Some(v) = args.get(#name) { b = b.#setter(raw_body(v)); } }
+            } else if *required {
                 quote! { b = b.#setter(arg::<#ty>(args, #name)?.ok_or(concat!("missing required argument `", #name, "`"))?); }
             } else {
                 quote! { if let Some(v) = arg::<#ty>(args, #name)? { b = b.#setter(v); } }
@@ -104,6 +107,13 @@ pub fn harness(spec: &Value, client: &syn::File) -> Result<TokenStream> {
                     Some(v) => serde_json::from_value(v.clone())
                         .map(Some)
                         .map_err(|e| format!("argument `{name}`: {e}")),
+                }
+            }
+
+            fn raw_body(value: &Value) -> reqwest::Body {
+                match value {
+                    Value::String(s) => reqwest::Body::from(s.clone()),
+                    other => reqwest::Body::from(other.to_string()),
                 }
             }
 

@@ -7,7 +7,10 @@
 //!
 //! | rule | why |
 //! | --- | --- |
-//! | [`one_error_schema_per_operation`] | progenitor gives every error status of an operation the type of the first one |
+//! | [`json_media_types`] | progenitor types only `application/json` bodies and panics on `encoding` |
+//! | [`one_request_media_type`] | progenitor panics on several request media types and refuses multipart |
+//! | [`one_response_type_per_class`] | progenitor gives every status of a class the first one's type, or panics |
+//! | [`date_time_spelling`] | `format: datetime` would leave a timestamp untyped |
 //! | [`object_type_from_properties`] | a schema with `properties` but no `type` is an object |
 //! | [`open_string_enums`] | a closed enum fails the whole response when the server adds a value |
 //! | [`tolerate_unknown_fields`] | `additionalProperties: false` fails a response when the server adds a field |
@@ -21,10 +24,10 @@ type Rule = fn(&mut Value);
 
 /// The rules, in the order they run.
 pub const RULES: &[(&str, Rule)] = &[
-    (
-        "one_error_schema_per_operation",
-        one_error_schema_per_operation,
-    ),
+    ("json_media_types", json_media_types),
+    ("one_request_media_type", one_request_media_type),
+    ("one_response_type_per_class", one_response_type_per_class),
+    ("date_time_spelling", date_time_spelling),
     ("object_type_from_properties", object_type_from_properties),
     ("open_string_enums", open_string_enums),
     ("tolerate_unknown_fields", tolerate_unknown_fields),
@@ -51,24 +54,32 @@ const ANNOTATIONS: [&str; 5] = [
     "externalDocs",
 ];
 
-/// **Rule: one error schema per operation.**
+/// **Rule: one response type per class.**
 ///
-/// progenitor gives an operation a single error type and names every inline error schema
-/// `<OperationId>Response`, so the first error status's schema silently wins and the bodies of
-/// the other statuses fail to decode (or lose fields). For every operation whose non-2xx
-/// responses (`4XX`, `5XX`, `default` included) declare JSON bodies of more than one shape, this
-/// rule builds one object schema `<OperationId>Error`, the union of those shapes:
-/// - every property of every shape is kept;
-/// - a property declared alike in all shapes (ignoring descriptions and examples) keeps its
-///   schema; a property whose shapes disagree (say `detail`, a string in one status and an
-///   object in another) accepts any JSON value, so nothing the server sends is lost;
-/// - a property is required only if every shape requires it;
-/// - a shape that is not an object (a bare string or array) makes the whole body any JSON.
+/// progenitor gives an operation one success type and one error type, names every inline schema
+/// `<OperationId>Response` (the first wins silently) and panics when the responses of a class
+/// are of different kinds. For each operation and each class (success: 2xx; error: 4xx, 5xx,
+/// ranges; a `default` beside documented 2xx becomes `4XX` and `5XX`, as it only ever answers
+/// errors then):
+/// - JSON bodies of more than one shape become one object schema, `<OperationId>Success` or
+///   `<OperationId>Error`, the union of those shapes:
+///   - every property of every shape is kept;
+///   - a property declared alike in all shapes (ignoring descriptions and examples) keeps its
+///     schema; one whose shapes disagree (say `detail`, a string in one status and an object in
+///     another) accepts any JSON value, so nothing the server sends is lost;
+///   - a property is required only if every shape requires it;
+///   - a shape that is not an object (a bare string or array) makes the whole body any JSON.
 ///
-/// Each of those responses then points at the union, resolved from `components/responses`
-/// where it was a `$ref`, keeping its own description. The HTTP status stays with the response
-/// value, so callers still know which status they got.
-pub fn one_error_schema_per_operation(spec: &mut Value) {
+///   Each response then points at the union, resolved from `components/responses` where it was
+///   a `$ref`, keeping its own description. The status stays with the response value.
+/// - A single inline JSON schema is named likewise (`<OperationId>Response` if free), so that
+///   progenitor's own naming never collides with a component schema of the same name.
+/// - Errors without a JSON body beside errors with one are left out of the documented set:
+///   they still arrive, as `Error::UnexpectedResponse` with their status and body.
+/// - Successes of mixed kinds (JSON and no content, JSON and a PDF) are all read as raw bytes
+///   (`ByteStream`): never a lost or refused body; the JSON types stay generated for decoding.
+/// - Errors of mixed non-JSON kinds are all read as raw bytes too.
+pub fn one_response_type_per_class(spec: &mut Value) {
     let components = spec.get("components").cloned().unwrap_or(Value::Null);
     let mut added: Vec<(String, Value)> = Vec::new();
     let mut taken: BTreeSet<String> = components
@@ -82,41 +93,84 @@ pub fn one_error_schema_per_operation(spec: &mut Value) {
         let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
             continue;
         };
-        let mut errors: Vec<(String, Value, Value)> = Vec::new(); // (status, response, schema)
-        for (status, response) in responses.iter() {
-            if status.starts_with('2') {
+        if responses.keys().any(|s| s.starts_with('2')) {
+            if let Some(default) = responses.remove("default") {
+                for range in ["4XX", "5XX"] {
+                    if !responses.contains_key(range) {
+                        responses.insert(range.into(), default.clone());
+                    }
+                }
+            }
+        }
+        for success in [true, false] {
+            let members: Vec<(String, Value)> = responses
+                .iter()
+                .filter(|(status, _)| status.starts_with('2') == success)
+                .map(|(status, r)| (status.clone(), resolve(r, &components)))
+                .collect();
+            let json: Vec<(String, Value, Value)> = members
+                .iter()
+                .filter_map(|(st, r)| json_schema_of(r).map(|s| (st.clone(), r.clone(), s.clone())))
+                .collect();
+            let others: Vec<&String> = members
+                .iter()
+                .filter(|(_, r)| json_schema_of(r).is_none())
+                .map(|(st, _)| st)
+                .collect();
+            let kinds: BTreeSet<String> = members.iter().map(|(_, r)| response_kind(r)).collect();
+
+            if !json.is_empty() && !others.is_empty() {
+                if success {
+                    for (status, _) in &members {
+                        responses.insert(status.clone(), raw_bytes_response(&members, status));
+                    }
+                    continue;
+                }
+                for status in others {
+                    responses.remove(status);
+                }
+            } else if json.is_empty() && kinds.len() > 1 {
+                for (status, _) in &members {
+                    responses.insert(status.clone(), raw_bytes_response(&members, status));
+                }
                 continue;
             }
-            let response = resolve(response, &components);
-            if let Some(schema) = json_schema_of(&response) {
-                errors.push((status.clone(), response.clone(), schema.clone()));
-            }
-        }
-        let shapes: BTreeSet<String> = errors
-            .iter()
-            .map(|(_, _, s)| without_annotations(s).to_string())
-            .collect();
-        if shapes.len() <= 1 {
-            continue;
-        }
 
-        let name = unique_name(&format!("{base}Error"), &mut taken);
-        let statuses: Vec<&str> = errors.iter().map(|(s, _, _)| s.as_str()).collect();
-        let bodies: Vec<Value> = errors
-            .iter()
-            .map(|(_, _, s)| resolve(s, &components))
-            .collect();
-        let union = union_of_objects(&bodies, &statuses);
-        added.push((name.clone(), union));
-
-        for (status, mut response, _) in errors {
-            for (_, body) in json_media_mut(&mut response) {
-                body.insert(
-                    "schema".into(),
-                    json!({ "$ref": format!("#/components/schemas/{name}") }),
-                );
+            let shapes: BTreeSet<String> = json
+                .iter()
+                .map(|(_, _, s)| without_annotations(s).to_string())
+                .collect();
+            let inline = json.iter().any(|(_, _, s)| s.get("$ref").is_none());
+            if shapes.is_empty() || (shapes.len() == 1 && !inline) {
+                continue;
             }
-            responses.insert(status, response);
+            let name = match (success, shapes.len()) {
+                (true, 1) if !taken.contains(&format!("{base}Response")) => {
+                    unique_name(&format!("{base}Response"), &mut taken)
+                }
+                (true, _) => unique_name(&format!("{base}Success"), &mut taken),
+                (false, _) => unique_name(&format!("{base}Error"), &mut taken),
+            };
+            let statuses: Vec<&str> = json.iter().map(|(s, _, _)| s.as_str()).collect();
+            let bodies: Vec<Value> = json
+                .iter()
+                .map(|(_, _, s)| resolve(s, &components))
+                .collect();
+            let schema = if shapes.len() == 1 {
+                bodies[0].clone()
+            } else {
+                union_of_objects(&bodies, &statuses)
+            };
+            added.push((name.clone(), schema));
+            for (status, mut response, _) in json {
+                for (_, body) in json_media_mut(&mut response) {
+                    body.insert(
+                        "schema".into(),
+                        json!({ "$ref": format!("#/components/schemas/{name}") }),
+                    );
+                }
+                responses.insert(status, response);
+            }
         }
     }
 
@@ -136,7 +190,165 @@ pub fn one_error_schema_per_operation(spec: &mut Value) {
     }
 }
 
-/// The union object of `bodies` (see [`one_error_schema_per_operation`]).
+/// `json`, `none` or the raw media types of a response, as progenitor sorts them.
+fn response_kind(response: &Value) -> String {
+    match response.get("content").and_then(Value::as_object) {
+        _ if json_schema_of(response).is_some() => "json".into(),
+        Some(content) if !content.is_empty() => "raw".into(),
+        _ => "none".into(),
+    }
+}
+
+/// The response `status` of `members`, its body read as raw bytes.
+fn raw_bytes_response(members: &[(String, Value)], status: &str) -> Value {
+    let original = &members
+        .iter()
+        .find(|(s, _)| s == status)
+        .expect("a member")
+        .1;
+    let description = original
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    json!({
+        "description": format!("{description} (read as raw bytes: this operation's successes are of mixed kinds)"),
+        "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } }
+    })
+}
+
+/// **Rule: JSON media types are `application/json`, and have a schema.**
+///
+/// progenitor types a body only under exactly `application/json` and panics on a JSON media
+/// type without a schema or with an `encoding`. In responses, `application/problem+json`,
+/// `application/json; charset=utf-8` and the like become `application/json` (unless that is
+/// already there); a JSON body without a schema accepts any JSON; `encoding` objects (which
+/// describe multipart parts) are dropped everywhere.
+pub fn json_media_types(spec: &mut Value) {
+    let mut fix = |content: &mut Map<String, Value>, responses: bool| {
+        if responses && !content.contains_key("application/json") {
+            if let Some(key) = content.keys().find(|k| is_json_media(k)).cloned() {
+                let media = content.shift_remove(&key).expect("the key exists");
+                content.insert("application/json".into(), media);
+            }
+        }
+        for (media, body) in content.iter_mut() {
+            let Some(body) = body.as_object_mut() else {
+                continue;
+            };
+            body.remove("encoding");
+            if responses && media == "application/json" && !body.contains_key("schema") {
+                body.insert("schema".into(), json!({}));
+            }
+        }
+    };
+    for_each_content(spec, &mut fix);
+}
+
+/// **Rule: one media type per request body, multipart sent as raw bytes.**
+///
+/// progenitor panics on a request body with several media types and refuses
+/// `multipart/form-data` (the whole file, not just the operation). A body keeps one media type,
+/// the first of JSON, form-urlencoded, octet-stream, text, multipart. A multipart body becomes
+/// `application/octet-stream` bytes: the operation stays callable with a body you encode
+/// yourself; the original media type and schema stay in the description.
+pub fn one_request_media_type(spec: &mut Value) {
+    const PREFERENCE: [&str; 5] = [
+        "application/json",
+        "application/x-www-form-urlencoded",
+        "application/octet-stream",
+        "text/plain",
+        "multipart/form-data",
+    ];
+    let mut fix = |content: &mut Map<String, Value>, responses: bool| {
+        if responses || content.is_empty() {
+            return;
+        }
+        let chosen = PREFERENCE
+            .iter()
+            .find_map(|p| {
+                content
+                    .keys()
+                    .find(|k| k.split(';').next().unwrap_or("").trim() == *p)
+            })
+            .or_else(|| content.keys().next())
+            .cloned()
+            .expect("content is not empty");
+        content.retain(|k, _| *k == chosen);
+        let essence = chosen.split(';').next().unwrap_or("").trim().to_string();
+        if !PREFERENCE[..4].contains(&essence.as_str()) {
+            let original = content.shift_remove(&chosen).unwrap_or_default();
+            let described = format!(
+                "Raw bytes; the spec declares `{chosen}` with the schema {}",
+                original
+                    .get("schema")
+                    .map(Value::to_string)
+                    .unwrap_or_default()
+            );
+            content.insert(
+                "application/octet-stream".into(),
+                json!({ "schema": { "type": "string", "format": "binary", "description": described } }),
+            );
+        }
+    };
+    for_each_content(spec, &mut fix);
+}
+
+/// **Rule: `format` misspellings of `date-time` are `date-time`.**
+///
+/// `datetime`, `date_time` and `dateTime` (seen in the wild) would leave a timestamp a plain
+/// string; spelled right, it is a typed UTC date-time like every other.
+pub fn date_time_spelling(spec: &mut Value) {
+    for_each_schema(spec, &mut |schema, _| {
+        if let Some(Value::String(format)) = schema.get("format") {
+            if matches!(
+                format.as_str(),
+                "datetime" | "date_time" | "dateTime" | "DateTime"
+            ) {
+                schema.insert("format".into(), json!("date-time"));
+            }
+        }
+    });
+}
+
+/// Calls `f(content, is_response)` on the `content` map of every response and request body.
+fn for_each_content(spec: &mut Value, f: &mut dyn FnMut(&mut Map<String, Value>, bool)) {
+    let mut visit = |holder: &mut Value, responses: bool| {
+        if let Some(content) = holder.get_mut("content").and_then(Value::as_object_mut) {
+            f(content, responses);
+        }
+    };
+    if let Some(components) = spec.get_mut("components").and_then(Value::as_object_mut) {
+        for (key, group) in components.iter_mut() {
+            let responses = match key.as_str() {
+                "responses" => true,
+                "requestBodies" => false,
+                _ => continue,
+            };
+            for holder in group
+                .as_object_mut()
+                .into_iter()
+                .flat_map(|g| g.values_mut())
+            {
+                visit(holder, responses);
+            }
+        }
+    }
+    for (_, _, op) in operations_mut(spec) {
+        if let Some(body) = op.get_mut("requestBody") {
+            visit(body, false);
+        }
+        for response in op
+            .get_mut("responses")
+            .and_then(Value::as_object_mut)
+            .into_iter()
+            .flat_map(|r| r.values_mut())
+        {
+            visit(response, true);
+        }
+    }
+}
+
+/// The union object of `bodies` (see [`one_response_type_per_class`]).
 fn union_of_objects(bodies: &[Value], statuses: &[&str]) -> Value {
     let description = format!(
         "Error body of statuses {}: the union of their declared shapes.",
@@ -220,9 +432,11 @@ pub fn object_type_from_properties(spec: &mut Value) {
 /// `oneOf: [<Name>Known (the declared values), <Name>Unknown (any string)]`. progenitor makes
 /// that an untagged Rust enum `<Name> { Known(<Name>Known), Unknown(String) }`: declared values
 /// decode to `Known`, any other string to `Unknown` with its text kept. `<Name>` follows
-/// typify's naming (schema name, then each property name, `Item` for array items). A `null`
-/// among the values becomes `nullable: true`. Parameters and request bodies are left closed:
-/// what the client sends is checked against what the spec declares.
+/// typify's naming (schema name, then each property name, `Item` for array items). `null`
+/// values and `nullable` are dropped from the enum: typify would wrap a nullable `oneOf` in a
+/// newtype of the same name, and an optional property (`Option<_>` in Rust) takes `null` as
+/// `None` anyway. Parameters and request bodies are left closed: what the client sends is
+/// checked against what the spec declares.
 pub fn open_string_enums(spec: &mut Value) {
     for_each_response_schema(spec, &mut |schema, name| {
         let is_string = schema.get("type").and_then(Value::as_str) == Some("string");
@@ -248,16 +462,11 @@ pub fn open_string_enums(spec: &mut Value) {
         if let Some(format) = schema.get("format") {
             unknown["format"] = format.clone();
         }
-        let nullable =
-            values.iter().any(Value::is_null) || schema.get("nullable") == Some(&json!(true));
         let mut open = Map::new();
         for key in ["description", "example"] {
             if let Some(value) = schema.get(key) {
                 open.insert(key.into(), value.clone());
             }
-        }
-        if nullable {
-            open.insert("nullable".into(), json!(true));
         }
         open.insert(
             "oneOf".into(),

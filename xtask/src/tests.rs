@@ -162,7 +162,7 @@ fn error_bodies_of_different_shapes_become_one_union() {
             "type": "object", "properties": { "trace_id": { "type": "string" } }
         }}}}
     }));
-    normalize::one_error_schema_per_operation(&mut spec);
+    normalize::one_response_type_per_class(&mut spec);
     let union = &spec["components"]["schemas"]["ListThingsError"];
     let props = union["properties"].as_object().unwrap();
     assert_eq!(
@@ -203,14 +203,131 @@ fn error_bodies_of_different_shapes_become_one_union() {
 }
 
 #[test]
-fn error_bodies_of_one_shape_are_left_alone() {
+fn one_inline_error_shape_is_named_and_a_shared_component_left_alone() {
+    // One inline shape: named `<Op>Error`, so progenitor's `<Op>Response` never collides.
     let mut spec = op_with_errors(json!({
         "401": { "$ref": "#/components/responses/401" },
         "403": { "$ref": "#/components/responses/401" }
     }));
+    spec["components"]["schemas"] = json!({ "ListThingsResponse": { "type": "object" } });
+    normalize::one_response_type_per_class(&mut spec);
+    let named = &spec["components"]["schemas"]["ListThingsError"];
+    assert_eq!(
+        named["required"],
+        json!(["type", "detail"]),
+        "the shape itself, not a union"
+    );
+    let responses = &spec["paths"]["/things"]["get"]["responses"];
+    assert_eq!(
+        responses["403"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/ListThingsError"
+    );
+
+    // Every status pointing at one component schema: nothing to do.
+    let mut spec = op_with_errors(json!({
+        "401": { "description": "a", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/E" } } } },
+        "403": { "description": "b", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/E" } } } }
+    }));
+    spec["components"]["schemas"] = json!({ "E": { "type": "object" } });
     let before = spec.clone();
-    normalize::one_error_schema_per_operation(&mut spec);
+    normalize::one_response_type_per_class(&mut spec);
     assert_eq!(spec, before);
+}
+
+#[test]
+fn successes_of_several_shapes_unite_and_mixed_kinds_become_bytes() {
+    let mut spec = op_with_errors(json!({
+        "200": { "description": "a", "content": { "application/json": { "schema": { "type": "object", "properties": { "a": { "type": "string" } } } } } },
+        "201": { "description": "b", "content": { "application/json": { "schema": { "type": "object", "properties": { "b": { "type": "integer" } } } } } }
+    }));
+    normalize::one_response_type_per_class(&mut spec);
+    let union = &spec["components"]["schemas"]["ListThingsSuccess"];
+    assert_eq!(
+        union["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["a", "b"]
+    );
+
+    let mut spec = op_with_errors(json!({
+        "200": { "description": "a", "content": { "application/json": { "schema": { "type": "object" } } } },
+        "204": { "description": "none" },
+        "404": { "description": "gone" },
+        "400": { "description": "bad", "content": { "application/json": { "schema": { "type": "object" } } } },
+        "default": { "description": "other", "content": { "application/json": { "schema": { "type": "object" } } } }
+    }));
+    normalize::one_response_type_per_class(&mut spec);
+    let r = &spec["paths"]["/things"]["get"]["responses"];
+    for status in ["200", "204"] {
+        assert_eq!(
+            r[status]["content"]["application/octet-stream"]["schema"]["format"], "binary",
+            "{status}"
+        );
+    }
+    assert!(
+        r.get("404").is_none(),
+        "a bodiless error beside JSON errors arrives as UnexpectedResponse"
+    );
+    assert!(
+        r.get("default").is_none() && r.get("4XX").is_some() && r.get("5XX").is_some(),
+        "default beside 2xx is 4XX and 5XX"
+    );
+}
+
+#[test]
+fn request_bodies_keep_one_media_type_and_multipart_becomes_bytes() {
+    let mut spec = json!({ "paths": { "/up": { "post": {
+        "operationId": "up",
+        "requestBody": { "content": {
+            "multipart/form-data": { "schema": { "type": "object" }, "encoding": { "file": { "contentType": "application/pdf" } } }
+        }},
+        "responses": {}
+    }, "put": {
+        "operationId": "put",
+        "requestBody": { "content": {
+            "multipart/form-data": { "schema": { "type": "object" } },
+            "application/json": { "schema": { "type": "object" } }
+        }},
+        "responses": { "200": { "description": "ok", "content": { "application/problem+json": {} } } }
+    }}}});
+    normalize::json_media_types(&mut spec);
+    normalize::one_request_media_type(&mut spec);
+    let up = &spec["paths"]["/up"]["post"]["requestBody"]["content"];
+    assert_eq!(
+        up.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["application/octet-stream"]
+    );
+    assert_eq!(up["application/octet-stream"]["schema"]["format"], "binary");
+    let put = &spec["paths"]["/up"]["put"];
+    assert_eq!(
+        put["requestBody"]["content"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["application/json"]
+    );
+    assert_eq!(
+        put["responses"]["200"]["content"]["application/json"]["schema"],
+        json!({}),
+        "+json renamed, any JSON"
+    );
+}
+
+#[test]
+fn date_time_misspellings_are_corrected() {
+    let mut spec = json!({ "components": { "schemas": { "A": { "type": "object", "properties": {
+        "a": { "type": "string", "format": "datetime" },
+        "b": { "type": "string", "format": "date" }
+    }}}}});
+    normalize::date_time_spelling(&mut spec);
+    let props = &spec["components"]["schemas"]["A"]["properties"];
+    assert_eq!(
+        (props["a"]["format"].as_str(), props["b"]["format"].as_str()),
+        (Some("date-time"), Some("date"))
+    );
 }
 
 #[test]
@@ -219,7 +336,7 @@ fn a_non_object_error_body_makes_the_union_any_json() {
         "401": { "$ref": "#/components/responses/401" },
         "409": { "description": "text", "content": { "application/json": { "schema": { "type": "string" } } } }
     }));
-    normalize::one_error_schema_per_operation(&mut spec);
+    normalize::one_response_type_per_class(&mut spec);
     let union = &spec["components"]["schemas"]["ListThingsError"];
     assert!(
         union.get("type").is_none() && union.get("properties").is_none(),
@@ -263,9 +380,9 @@ fn string_enums_in_responses_become_open() {
     normalize::open_string_enums(&mut spec);
     let status = &spec["components"]["schemas"]["Item"]["properties"]["status"];
     assert_eq!(status["description"], "d");
-    assert_eq!(
-        status["nullable"], true,
-        "null among the values becomes nullable"
+    assert!(
+        status.get("nullable").is_none(),
+        "null is dropped: Option<_> takes it"
     );
     assert_eq!(
         status["oneOf"][0],
