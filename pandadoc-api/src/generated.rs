@@ -20,7 +20,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
-    ///Error body of statuses 400, 401, 403, 429: the union of their declared shapes.
+    ///Body of statuses 400, 401, 403, 429: the union of their declared shapes.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,

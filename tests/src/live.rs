@@ -104,7 +104,10 @@ pub fn validate(spec: &Spec, schema: &Value, instance: &Value) -> Vec<String> {
     if let Some(components) = spec.doc.get("components") {
         root["components"] = json_schema(components);
     }
-    match jsonschema::validator_for(&root) {
+    match jsonschema::options()
+        .should_validate_formats(true)
+        .build(&root)
+    {
         Err(e) => vec![format!("the spec's schema does not compile: {e}")],
         Ok(validator) => validator
             .iter_errors(instance)
@@ -120,10 +123,16 @@ fn json_schema(value: &Value) -> Value {
                 .iter()
                 .map(|(k, v)| (k.clone(), json_schema(v)))
                 .collect();
-            if out.remove("nullable") == Some(Value::Bool(true))
-                && let Some(Value::String(t)) = out.get("type").cloned()
-            {
-                out.insert("type".into(), json!([t, "null"]));
+            if out.remove("nullable") == Some(Value::Bool(true)) {
+                if let Some(Value::String(t)) = out.get("type").cloned() {
+                    out.insert("type".into(), json!([t, "null"]));
+                }
+                // In OpenAPI 3.0, `nullable` admits null even beside an `enum`.
+                if let Some(Value::Array(values)) = out.get_mut("enum")
+                    && !values.contains(&Value::Null)
+                {
+                    values.push(Value::Null);
+                }
             }
             Value::Object(out)
         }

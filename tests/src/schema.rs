@@ -95,10 +95,23 @@ fn generate(spec: &Spec, schema: &Value, rng: &mut fastrand::Rng, depth: usize) 
                     }
                 }
             }
-            b.insert(
-                format!("x_unknown_{}", rng.u16(..)),
-                json!({"nested": [1, "two", null]}),
-            );
+            match schema.get("additionalProperties") {
+                // A map: its extra keys are values of the declared type.
+                Some(values) if values.is_object() && depth < 6 => {
+                    for _ in 0..rng.usize(..3) {
+                        let key = format!("key_{}", rng.u16(..));
+                        let (x, y) = generate(spec, values, rng, depth + 1);
+                        a.insert(key.clone(), x);
+                        b.insert(key, y);
+                    }
+                }
+                _ => {
+                    b.insert(
+                        format!("x_unknown_{}", rng.u16(..)),
+                        json!({"nested": [1, "two", null]}),
+                    );
+                }
+            }
             (Value::Object(a), Value::Object(b))
         }
         "array" => {
@@ -138,8 +151,28 @@ fn generate(spec: &Spec, schema: &Value, rng: &mut fastrand::Rng, depth: usize) 
                 json!(s)
             }
         }),
-        "integer" => both(json!(rng.i32(..))),
-        "number" => both(json!(f64::from(rng.i32(..)) / 8.0)),
+        "integer" => {
+            // Within the declared bounds (typify types `minimum: 1` as a NonZero integer).
+            let bound = |key: &str, exclusive: &str, step: i64| {
+                schema.get(key).and_then(Value::as_f64).map(|b| {
+                    let b = b as i64;
+                    if schema.get(exclusive) == Some(&Value::Bool(true)) {
+                        b + step
+                    } else {
+                        b
+                    }
+                })
+            };
+            let lo = bound("minimum", "exclusiveMinimum", 1)
+                .unwrap_or(i64::from(i32::MIN))
+                .max(i64::from(i32::MIN));
+            let hi = bound("maximum", "exclusiveMaximum", -1)
+                .unwrap_or(i64::from(i32::MAX))
+                .min(i64::from(i32::MAX));
+            both(json!(if lo <= hi { rng.i64(lo..=hi) } else { lo }))
+        }
+        // Exact in f32 too (`format: float`): at most 24 significant bits.
+        "number" => both(json!(f64::from(rng.i32(-(1 << 20)..(1 << 20))) / 8.0)),
         "boolean" => both(json!(rng.bool())),
         _ => both(match rng.u8(..3) {
             0 => json!("any"),

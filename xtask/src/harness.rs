@@ -200,8 +200,9 @@ fn erase_fn(ty: &syn::Type, _ok: bool) -> TokenStream {
     }
 }
 
+/// A stream or `()` (no content) takes any body: the client does not decode it.
 fn decode_expr(ty: &syn::Type) -> TokenStream {
-    if is_stream(ty) {
+    if is_stream(ty) || quote!(#ty).to_string() == "()" {
         quote! { Ok(Value::Null) }
     } else {
         quote! { roundtrip::<#ty>(body) }

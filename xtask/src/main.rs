@@ -70,7 +70,7 @@ fn generate_command(args: &[String]) -> Result<ExitCode> {
             }
             let spec = generate::load(&spec)?;
             let code = generate::render(&spec, &spec.path.display().to_string())?;
-            generate::write_crate(&spec, &out, &code)?;
+            generate::write_crate(&spec, &out, &code, true)?;
             println!(
                 "wrote a crate for {} {} to {}",
                 spec.title,

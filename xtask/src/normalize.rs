@@ -11,6 +11,8 @@
 //! | [`one_request_media_type`] | progenitor panics on several request media types and refuses multipart |
 //! | [`one_response_type_per_class`] | progenitor gives every status of a class the first one's type, or panics |
 //! | [`date_time_spelling`] | `format: datetime` would leave a timestamp untyped |
+//! | [`flatten_all_of`] | typify makes an uninhabitable type of an `allOf` whose members disagree |
+//! | [`object_unions_as_json`] | typify's `anyOf`/`oneOf` of objects drop or mix up fields |
 //! | [`object_type_from_properties`] | a schema with `properties` but no `type` is an object |
 //! | [`open_string_enums`] | a closed enum fails the whole response when the server adds a value |
 //! | [`tolerate_unknown_fields`] | `additionalProperties: false` fails a response when the server adds a field |
@@ -28,6 +30,8 @@ pub const RULES: &[(&str, Rule)] = &[
     ("one_request_media_type", one_request_media_type),
     ("one_response_type_per_class", one_response_type_per_class),
     ("date_time_spelling", date_time_spelling),
+    ("flatten_all_of", flatten_all_of),
+    ("object_unions_as_json", object_unions_as_json),
     ("object_type_from_properties", object_type_from_properties),
     ("open_string_enums", open_string_enums),
     ("tolerate_unknown_fields", tolerate_unknown_fields),
@@ -93,15 +97,14 @@ pub fn one_response_type_per_class(spec: &mut Value) {
         let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
             continue;
         };
-        if responses.keys().any(|s| s.starts_with('2')) {
-            if let Some(default) = responses.remove("default") {
+        if responses.keys().any(|s| s.starts_with('2'))
+            && let Some(default) = responses.remove("default") {
                 for range in ["4XX", "5XX"] {
                     if !responses.contains_key(range) {
                         responses.insert(range.into(), default.clone());
                     }
                 }
             }
-        }
         for success in [true, false] {
             let members: Vec<(String, Value)> = responses
                 .iter()
@@ -225,12 +228,11 @@ fn raw_bytes_response(members: &[(String, Value)], status: &str) -> Value {
 /// describe multipart parts) are dropped everywhere.
 pub fn json_media_types(spec: &mut Value) {
     let mut fix = |content: &mut Map<String, Value>, responses: bool| {
-        if responses && !content.contains_key("application/json") {
-            if let Some(key) = content.keys().find(|k| is_json_media(k)).cloned() {
+        if responses && !content.contains_key("application/json")
+            && let Some(key) = content.keys().find(|k| is_json_media(k)).cloned() {
                 let media = content.shift_remove(&key).expect("the key exists");
                 content.insert("application/json".into(), media);
             }
-        }
         for (media, body) in content.iter_mut() {
             let Some(body) = body.as_object_mut() else {
                 continue;
@@ -299,14 +301,13 @@ pub fn one_request_media_type(spec: &mut Value) {
 /// string; spelled right, it is a typed UTC date-time like every other.
 pub fn date_time_spelling(spec: &mut Value) {
     for_each_schema(spec, &mut |schema, _| {
-        if let Some(Value::String(format)) = schema.get("format") {
-            if matches!(
+        if let Some(Value::String(format)) = schema.get("format")
+            && matches!(
                 format.as_str(),
                 "datetime" | "date_time" | "dateTime" | "DateTime"
             ) {
                 schema.insert("format".into(), json!("date-time"));
             }
-        }
     });
 }
 
@@ -351,30 +352,41 @@ fn for_each_content(spec: &mut Value, f: &mut dyn FnMut(&mut Map<String, Value>,
 /// The union object of `bodies` (see [`one_response_type_per_class`]).
 fn union_of_objects(bodies: &[Value], statuses: &[&str]) -> Value {
     let description = format!(
-        "Error body of statuses {}: the union of their declared shapes.",
+        "Body of statuses {}: the union of their declared shapes.",
         statuses.join(", ")
     );
     if bodies.iter().any(|b| !is_object_schema(b)) {
         return json!({ "description": description });
     }
+    let about = format!("the statuses {}", statuses.join(", "));
+    merge_objects(bodies, false, &description, &about)
+}
+
+/// One object schema with every property of `objects`: a property declared differently by two
+/// of them accepts any JSON value. `required` is the union (`require_all`, for `allOf`) or the
+/// intersection (for alternatives) of theirs.
+fn merge_objects(objects: &[Value], require_all: bool, description: &str, about: &str) -> Value {
     let mut properties = Map::new();
     let mut conflicting: BTreeSet<String> = BTreeSet::new();
     let mut required: Option<BTreeSet<String>> = None;
-    for body in bodies {
-        if let Some(props) = body.get("properties").and_then(Value::as_object) {
-            for (key, prop) in props {
-                match properties.get(key) {
-                    None => {
-                        properties.insert(key.clone(), prop.clone());
-                    }
-                    Some(seen) if without_annotations(seen) == without_annotations(prop) => {}
-                    Some(_) => {
-                        conflicting.insert(key.clone());
-                    }
+    for object in objects {
+        for (key, prop) in object
+            .get("properties")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            match properties.get(key) {
+                None => {
+                    properties.insert(key.clone(), prop.clone());
+                }
+                Some(seen) if without_annotations(seen) == without_annotations(prop) => {}
+                Some(_) => {
+                    conflicting.insert(key.clone());
                 }
             }
         }
-        let here: BTreeSet<String> = body
+        let here: BTreeSet<String> = object
             .get("required")
             .and_then(Value::as_array)
             .map(|r| {
@@ -386,24 +398,142 @@ fn union_of_objects(bodies: &[Value], statuses: &[&str]) -> Value {
             .unwrap_or_default();
         required = Some(match required {
             None => here,
+            Some(r) if require_all => r.union(&here).cloned().collect(),
             Some(r) => r.intersection(&here).cloned().collect(),
         });
     }
     for key in conflicting {
         properties[&key] = json!({
-            "description": format!(
-                "Any JSON value: the statuses {} declare `{key}` with different types.",
-                statuses.join(", ")
-            )
+            "description": format!("Any JSON value: {about} declare `{key}` with different types.")
         });
     }
-    let mut union =
-        json!({ "type": "object", "description": description, "properties": properties });
+    let mut merged = json!({ "type": "object", "properties": properties });
+    if !description.is_empty() {
+        merged["description"] = json!(description);
+    }
     let required: Vec<String> = required.unwrap_or_default().into_iter().collect();
     if !required.is_empty() {
-        union["required"] = json!(required);
+        merged["required"] = json!(required);
     }
-    union
+    merged
+}
+
+/// **Rule: an `allOf` of objects is one object.**
+///
+/// typify intersects `allOf` members itself; where two members declare a property differently
+/// (an enum `$ref` and `type: number`, say) it emits a type no value can inhabit, and every
+/// response containing it fails to decode. An `allOf` whose members are all objects (directly,
+/// by `$ref`, or as `allOf`s of objects themselves) becomes one object: every property of every
+/// member, a property declared differently by two members accepting any JSON value, and
+/// `required` the union of the members'. Other `allOf`s are left alone.
+pub fn flatten_all_of(spec: &mut Value) {
+    let components = spec.get("components").cloned().unwrap_or(Value::Null);
+    for_each_schema(spec, &mut |schema, _| {
+        let Some(members) = schema.get("allOf").and_then(Value::as_array) else {
+            return;
+        };
+        let objects: Option<Vec<Value>> = members
+            .iter()
+            .map(|m| object_view(m, &components, 0))
+            .collect();
+        let Some(objects) = objects else { return };
+        let description = schema
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let merged = merge_objects(&objects, true, &description, "the members of this allOf");
+        let mut merged = merged.as_object().cloned().unwrap_or_default();
+        for key in ["title", "example", "nullable", "readOnly", "writeOnly"] {
+            if let Some(v) = schema.get(key) {
+                merged.insert(key.into(), v.clone());
+            }
+        }
+        *schema = merged;
+    });
+}
+
+/// `schema` as a plain object schema, if it is one (following `$ref`s and nested `allOf`s).
+fn object_view(schema: &Value, components: &Value, depth: usize) -> Option<Value> {
+    if depth > 16 {
+        return None;
+    }
+    let schema = resolve(schema, components);
+    if let Some(members) = schema.get("allOf").and_then(Value::as_array) {
+        let objects: Option<Vec<Value>> = members
+            .iter()
+            .map(|m| object_view(m, components, depth + 1))
+            .collect();
+        return Some(merge_objects(
+            &objects?,
+            true,
+            "",
+            "the members of this allOf",
+        ));
+    }
+    let composed = schema.get("oneOf").is_some() || schema.get("anyOf").is_some();
+    (is_object_schema(&schema) && !composed).then_some(schema)
+}
+
+/// **Rule: unions with object branches are any JSON.**
+///
+/// typify renders an `anyOf` (with or without a `discriminator`) as a struct of flattened
+/// optional branches, which drops and mixes up fields (measured: a document's `fields` lost
+/// their `uuid`), and a `oneOf` as an untagged enum whose first branch that fits wins, dropping
+/// the fields of the others since unknown fields are ignored. A `oneOf` or `anyOf` with an
+/// object branch is therefore kept as a JSON value: nothing lost or misread, and the branch
+/// types stay generated (their names are in the description) for `serde_json::from_value`.
+/// Unions of scalars (such as the open enums) are left alone.
+pub fn object_unions_as_json(spec: &mut Value) {
+    let components = spec.get("components").cloned().unwrap_or(Value::Null);
+    for_each_schema(spec, &mut |schema, _| {
+        for key in ["oneOf", "anyOf"] {
+            let Some(branches) = schema.get(key).and_then(Value::as_array) else {
+                continue;
+            };
+            let has_object = branches.iter().any(|b| {
+                let resolved = resolve(b, &components);
+                is_object_schema(&resolved) || resolved.get("allOf").is_some()
+            });
+            if !has_object {
+                continue;
+            }
+            let names: Vec<String> = branches
+                .iter()
+                .map(|b| {
+                    b.get("$ref")
+                        .and_then(Value::as_str)
+                        .map_or("an inline schema", |r| r.rsplit('/').next().unwrap_or(r))
+                        .to_string()
+                })
+                .collect();
+            let tag = schema
+                .get("discriminator")
+                .and_then(|d| d.get("propertyName"))
+                .and_then(Value::as_str)
+                .map(|p| format!(", told apart by `{p}`"))
+                .unwrap_or_default();
+            let mut description = schema
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            if !description.is_empty() {
+                description.push_str("\n\n");
+            }
+            description.push_str(&format!(
+                "Any JSON value: one of {}{tag}.",
+                names.join(", ")
+            ));
+            let mut any = Map::new();
+            any.insert("description".into(), json!(description));
+            if let Some(example) = schema.get("example") {
+                any.insert("example".into(), example.clone());
+            }
+            *schema = any;
+            return;
+        }
+    });
 }
 
 /// **Rule: a schema with `properties` and no `type` is an object.**

@@ -417,3 +417,176 @@ fn additional_properties_false_is_dropped() {
         "integer"
     );
 }
+
+#[test]
+fn all_of_objects_flatten_into_one_object() {
+    let mut spec = json!({ "components": { "schemas": {
+        "Base": { "type": "object", "required": ["id"], "properties": {
+            "id": { "type": "string" }, "kind": { "$ref": "#/components/schemas/Kind" } } },
+        "Kind": { "type": "integer", "enum": [0, 1] },
+        "Item": { "allOf": [
+            { "$ref": "#/components/schemas/Base" },
+            { "type": "object", "required": ["n"], "properties": { "n": { "type": "integer" }, "kind": { "type": "number" } } }
+        ]},
+        "NotObjects": { "allOf": [{ "$ref": "#/components/schemas/Kind" }, { "description": "d" }] }
+    }}});
+    normalize::flatten_all_of(&mut spec);
+    let item = &spec["components"]["schemas"]["Item"];
+    assert!(item.get("allOf").is_none());
+    assert_eq!(
+        item["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["id", "kind", "n"]
+    );
+    assert!(
+        item["properties"]["kind"].get("type").is_none(),
+        "declared differently: any JSON, not uninhabitable"
+    );
+    assert_eq!(
+        item["required"],
+        json!(["id", "n"]),
+        "allOf requires what every member requires"
+    );
+    assert!(
+        spec["components"]["schemas"]["NotObjects"]
+            .get("allOf")
+            .is_some()
+    );
+}
+
+#[test]
+fn unions_with_object_branches_are_any_json() {
+    let mut spec = json!({ "components": { "schemas": {
+        "A": { "type": "object", "properties": { "a": { "type": "string" } } },
+        "B": { "type": "object", "properties": { "b": { "type": "string" } } },
+        "Field": { "anyOf": [{ "$ref": "#/components/schemas/A" }, { "$ref": "#/components/schemas/B" }],
+                   "discriminator": { "propertyName": "type" } },
+        "Scalar": { "oneOf": [{ "type": "string" }, { "type": "integer" }] }
+    }}});
+    normalize::object_unions_as_json(&mut spec);
+    let field = &spec["components"]["schemas"]["Field"];
+    assert!(field.get("anyOf").is_none() && field.get("type").is_none());
+    assert!(
+        field["description"]
+            .as_str()
+            .unwrap()
+            .contains("one of A, B, told apart by `type`")
+    );
+    assert!(
+        spec["components"]["schemas"]["Scalar"]
+            .get("oneOf")
+            .is_some(),
+        "scalar unions stay"
+    );
+}
+
+// ---- the full published spec ------------------------------------------------------------------
+
+/// Copies `from` into `to` (no `target/`).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() != "target" {
+                copy_dir(&src, &dst);
+            }
+        } else {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
+
+/// Generates the whole published PandaDoc spec (116 operations) into a crate, builds it with
+/// `-D warnings` beside copies of `pandadoc-api-ext` and `tests/`, and runs the contract suite
+/// on it: every documented response of every operation through both clients.
+/// `PANDADOC_FULL_SPEC` names another spec file.
+#[test]
+#[ignore = "generates, compiles and runs the contract suite on the full spec (minutes); .ci/run runs it"]
+fn full_spec_generates_compiles_and_passes_the_contract_suite() {
+    let root = crate::workspace_root();
+    let spec_path = std::env::var_os("PANDADOC_FULL_SPEC")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("../shared/specs/pandadoc-openapi-full-7.18.1.json"));
+    let spec = generate::load(&spec_path).unwrap();
+    let operations: usize = spec.json["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|item| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| {
+                    [
+                        "get", "put", "post", "delete", "patch", "head", "options", "trace",
+                    ]
+                    .contains(&k.as_str())
+                })
+                .count()
+        })
+        .sum();
+    let code = generate::render(&spec, &spec_path.display().to_string()).unwrap();
+
+    // A workspace of the generated client with the hand-written crates, as they are here.
+    let work = root.join("target/full-spec");
+    let ws = work.join("ws");
+    let _ = std::fs::remove_dir_all(&ws);
+    for dir in ["pandadoc-api-ext", "tests", "openapi"] {
+        copy_dir(&root.join(dir), &ws.join(dir));
+    }
+    std::fs::copy(root.join("Cargo.lock"), ws.join("Cargo.lock")).unwrap();
+    let manifest: String = std::fs::read_to_string(root.join("Cargo.toml"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("default-members"))
+        .map(|l| {
+            if l.starts_with("members") {
+                r#"members = ["pandadoc-api", "pandadoc-api-ext", "tests"]"#
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(ws.join("Cargo.toml"), manifest).unwrap();
+    generate::write_crate(&spec, &ws.join("pandadoc-api"), &code, false).unwrap();
+
+    let out = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args([
+            "test",
+            "-q",
+            "-p",
+            "pandadoc-contract-tests",
+            "--test",
+            "contract",
+        ])
+        .current_dir(&ws)
+        .env("CARGO_TARGET_DIR", work.join("target"))
+        .env("RUSTFLAGS", "-D warnings")
+        .env("PANDADOC_CONTRACT_SPEC", &spec_path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let failures: Vec<&str> = stdout.lines().filter(|l| l.starts_with("FAILED")).collect();
+    let report = stdout
+        .lines()
+        .filter(|l| l.starts_with("contract:"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    println!("{report}");
+    assert!(
+        out.status.success(),
+        "{}\n{report}\n{}",
+        failures.join("\n"),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        report.contains(&format!("contract: {operations} operations,")),
+        "every operation is exercised:\n{report}"
+    );
+}
