@@ -4,8 +4,10 @@
 //! cargo xtask generate                        regenerate pandadoc-api/src/generated.rs and verify it compiles
 //! cargo xtask generate --check                exit 1 with a diff when the committed file is stale
 //! cargo xtask generate --spec PATH --out DIR  generate a standalone crate from any spec file
+//! cargo xtask bump PATH                       vendor a new spec, regenerate, report the changes
 //! ```
 
+mod bump;
 mod generate;
 mod harness;
 mod normalize;
@@ -17,7 +19,8 @@ use anyhow::{Context, Result, bail};
 
 const USAGE: &str = "usage:
   cargo xtask generate [--check] [--no-verify]
-  cargo xtask generate --spec PATH --out DIR";
+  cargo xtask generate --spec PATH --out DIR
+  cargo xtask bump PATH [--no-verify]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -43,6 +46,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
     };
     match command.as_str() {
         "generate" => generate_command(rest),
+        "bump" => bump_command(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -144,35 +148,85 @@ fn workspace_generate(root: &Path, check: bool, verify: bool) -> Result<ExitCode
         }
     }
     if verify {
-        // The file is only done when it compiles without warnings.
-        let output =
-            std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-                .args([
-                    "check",
-                    "-p",
-                    "pandadoc-api",
-                    "--all-features",
-                    "--message-format",
-                    "short",
-                ])
-                .current_dir(root)
-                .output()
-                .context("cannot run cargo check")?;
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let warnings: Vec<&str> = stderr
-            .lines()
-            .filter(|l| l.contains("warning") || l.contains("error"))
-            .collect();
-        if !output.status.success() || !warnings.is_empty() {
-            bail!(
-                "the generated client does not compile cleanly (cargo check -p pandadoc-api):\n{}",
-                warnings.join("\n")
-            );
-        }
-        println!("verified: pandadoc-api compiles without warnings");
+        verify_compiles(root)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]
 mod tests;
+
+/// The generated client is only done when it compiles without warnings.
+fn verify_compiles(root: &Path) -> Result<()> {
+    let output =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args([
+                "check",
+                "-p",
+                "pandadoc-api",
+                "--all-features",
+                "--message-format",
+                "short",
+            ])
+            .current_dir(root)
+            .output()
+            .context("cannot run cargo check")?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("warning") || l.contains("error"))
+        .collect();
+    if !output.status.success() || !warnings.is_empty() {
+        bail!(
+            "the generated client does not compile cleanly (cargo check -p pandadoc-api):\n{}",
+            warnings.join("\n")
+        );
+    }
+    println!("verified: pandadoc-api compiles without warnings");
+    Ok(())
+}
+
+fn bump_command(args: &[String]) -> Result<ExitCode> {
+    let (mut path, mut verify) = (None, true);
+    for arg in args {
+        match arg.as_str() {
+            "--no-verify" => verify = false,
+            other if other.starts_with("--") => bail!("unknown argument {other:?}\n{USAGE}"),
+            other => path = Some(PathBuf::from(other)),
+        }
+    }
+    let path = path.context("bump needs the new spec file")?;
+    let root = workspace_root();
+    let (report, report_path) = bump_workspace(&root, &path)?;
+    println!("{report}");
+    println!("report written to {}", report_path.display());
+    if verify {
+        verify_compiles(&root)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Replaces the vendored spec under `root` with `path` (byte for byte), regenerates, and writes
+/// the change report to `target/spec-bump/<old>-to-<new>.md`. Nothing is replaced unless the
+/// new spec loads and generates.
+fn bump_workspace(root: &Path, path: &Path) -> Result<(String, PathBuf)> {
+    let new = generate::load(path)?;
+    let vendored = root.join(generate::VENDORED_SPEC);
+    let old = generate::load(&vendored)?;
+    let code = generate::render(&new, generate::VENDORED_SPEC)?;
+    let changes = bump::changes(&old.json, &new.json);
+    let report = bump::report(&old.json, &new.json, &changes);
+    std::fs::copy(path, &vendored)
+        .with_context(|| format!("cannot replace {}", vendored.display()))?;
+    std::fs::write(root.join(generate::GENERATED_FILE), code)?;
+    let dir = root.join("target/spec-bump");
+    std::fs::create_dir_all(&dir)?;
+    let file = |v: &str| v.replace(|c: char| !c.is_ascii_alphanumeric() && c != '.', "_");
+    let report_path = dir.join(format!(
+        "{}-to-{}.md",
+        file(&old.version),
+        file(&new.version)
+    ));
+    std::fs::write(&report_path, &report)?;
+    Ok((report, report_path))
+}

@@ -98,13 +98,14 @@ pub fn one_response_type_per_class(spec: &mut Value) {
             continue;
         };
         if responses.keys().any(|s| s.starts_with('2'))
-            && let Some(default) = responses.remove("default") {
-                for range in ["4XX", "5XX"] {
-                    if !responses.contains_key(range) {
-                        responses.insert(range.into(), default.clone());
-                    }
+            && let Some(default) = responses.remove("default")
+        {
+            for range in ["4XX", "5XX"] {
+                if !responses.contains_key(range) {
+                    responses.insert(range.into(), default.clone());
                 }
             }
+        }
         for success in [true, false] {
             let members: Vec<(String, Value)> = responses
                 .iter()
@@ -228,11 +229,13 @@ fn raw_bytes_response(members: &[(String, Value)], status: &str) -> Value {
 /// describe multipart parts) are dropped everywhere.
 pub fn json_media_types(spec: &mut Value) {
     let mut fix = |content: &mut Map<String, Value>, responses: bool| {
-        if responses && !content.contains_key("application/json")
-            && let Some(key) = content.keys().find(|k| is_json_media(k)).cloned() {
-                let media = content.shift_remove(&key).expect("the key exists");
-                content.insert("application/json".into(), media);
-            }
+        if responses
+            && !content.contains_key("application/json")
+            && let Some(key) = content.keys().find(|k| is_json_media(k)).cloned()
+        {
+            let media = content.shift_remove(&key).expect("the key exists");
+            content.insert("application/json".into(), media);
+        }
         for (media, body) in content.iter_mut() {
             let Some(body) = body.as_object_mut() else {
                 continue;
@@ -305,9 +308,10 @@ pub fn date_time_spelling(spec: &mut Value) {
             && matches!(
                 format.as_str(),
                 "datetime" | "date_time" | "dateTime" | "DateTime"
-            ) {
-                schema.insert("format".into(), json!("date-time"));
-            }
+            )
+        {
+            schema.insert("format".into(), json!("date-time"));
+        }
     });
 }
 

@@ -590,3 +590,148 @@ fn full_spec_generates_compiles_and_passes_the_contract_suite() {
         "every operation is exercised:\n{report}"
     );
 }
+
+// ---- spec bumps ---------------------------------------------------------------------------------
+
+/// The vendored spec with one change of each kind a release can bring.
+fn bumped_spec() -> Value {
+    let root = crate::workspace_root();
+    let mut spec: Value =
+        serde_json::from_slice(&std::fs::read(root.join(generate::VENDORED_SPEC)).unwrap())
+            .unwrap();
+    spec["info"]["version"] = json!("7.19.0");
+    let op = &mut spec["paths"]["/public/v1/sms-opt-outs"]["get"];
+    op["parameters"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|p| p["name"] != "timestamp_to");
+    op["parameters"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "name": "limit", "in": "query", "schema": { "type": "integer" } }));
+    op["responses"]["404"] = json!({ "description": "Not found" });
+    let item = &mut spec["components"]["schemas"]["ListSmsOptOutChangelogResponse"]["properties"]["results"]
+        ["items"];
+    item["properties"]["status"]["enum"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("pending"));
+    item["properties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("opt_out_changed");
+    item["properties"]["channel"] = json!({ "type": "string" });
+    spec["paths"]["/public/v1/sms-opt-outs/{phone}"] = json!({ "get": {
+        "operationId": "getSmsOptOut",
+        "parameters": [{ "name": "phone", "in": "path", "required": true, "schema": { "type": "string" } }],
+        "responses": { "200": { "description": "ok", "content": { "application/json": { "schema": { "type": "object" } } } } }
+    }});
+    spec
+}
+
+#[test]
+fn the_change_report_lists_each_change_marked_breaking_or_not() {
+    let root = crate::workspace_root();
+    let old: Value =
+        serde_json::from_slice(&std::fs::read(root.join(generate::VENDORED_SPEC)).unwrap())
+            .unwrap();
+    let new = bumped_spec();
+    let changes = crate::bump::changes(&old, &new);
+    let lines: Vec<(bool, &str)> = changes
+        .iter()
+        .map(|c| (c.breaking, c.what.as_str()))
+        .collect();
+    let item = "schema `ListSmsOptOutChangelogResponse`.results[]";
+    let expected = [
+        (
+            false,
+            "operation `getSmsOptOut` (GET /public/v1/sms-opt-outs/{phone}) added".to_string(),
+        ),
+        (
+            true,
+            "`listRecentSmsOptOuts`: parameter query `timestamp_to` removed".to_string(),
+        ),
+        (
+            false,
+            "`listRecentSmsOptOuts`: optional parameter query `limit` added".to_string(),
+        ),
+        (
+            false,
+            "`listRecentSmsOptOuts`: response 404 added".to_string(),
+        ),
+        (
+            false,
+            format!("{item}.status: enum value \"pending\" added"),
+        ),
+        (true, format!("{item}: property `opt_out_changed` removed")),
+        (false, format!("{item}: optional property `channel` added")),
+    ];
+    assert_eq!(lines.len(), expected.len(), "{lines:#?}");
+    for (breaking, what) in &expected {
+        assert!(
+            lines.contains(&(*breaking, what.as_str())),
+            "missing {what:?} in {lines:#?}"
+        );
+    }
+    let report = crate::bump::report(&old, &new, &changes);
+    assert!(
+        report.starts_with("## PandaDoc Public API 7.18.2 → 7.19.0"),
+        "{report}"
+    );
+    assert!(
+        report.contains("### Breaking")
+            && report.contains(
+                "- **breaking**: `listRecentSmsOptOuts`: parameter query `timestamp_to` removed"
+            )
+    );
+}
+
+#[test]
+fn bump_replaces_the_spec_byte_for_byte_regenerates_and_writes_the_report() {
+    let dir = scratch_workspace();
+    let new_path = dir.path().join("new.json");
+    let text = serde_json::to_string_pretty(&bumped_spec()).unwrap() + "\n";
+    std::fs::write(&new_path, &text).unwrap();
+    let (report, report_path) = crate::bump_workspace(dir.path(), &new_path).unwrap();
+    assert_eq!(
+        std::fs::read(dir.path().join(generate::VENDORED_SPEC)).unwrap(),
+        text.as_bytes()
+    );
+    let generated = std::fs::read_to_string(dir.path().join(generate::GENERATED_FILE)).unwrap();
+    let sha = generate::load(&new_path).unwrap().sha256;
+    assert!(generated.contains("// Version:    7.19.0") && generated.contains(&sha));
+    assert!(
+        generated.contains("pub const SPEC_VERSION: &str = \"7.19.0\";")
+            && generated.contains("fn get_sms_opt_out")
+    );
+    assert_eq!(std::fs::read_to_string(&report_path).unwrap(), report);
+    assert!(
+        report_path.ends_with("7.18.2-to-7.19.0.md"),
+        "{}",
+        report_path.display()
+    );
+    assert!(
+        matches!(drift_of(dir.path()), Drift::Same),
+        "the workspace is consistent after a bump"
+    );
+}
+
+#[test]
+fn a_bad_spec_bumps_nothing() {
+    let dir = scratch_workspace();
+    let before = std::fs::read(dir.path().join(generate::VENDORED_SPEC)).unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        "{\"openapi\": \"3.1.0\", \"info\": {\"title\": \"t\", \"version\": \"9\"}}",
+    )
+    .unwrap();
+    let err = crate::bump_workspace(dir.path(), &bad)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not an OpenAPI 3.0.x document"), "{err}");
+    assert_eq!(
+        std::fs::read(dir.path().join(generate::VENDORED_SPEC)).unwrap(),
+        before
+    );
+}
