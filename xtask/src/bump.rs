@@ -54,9 +54,7 @@ pub fn changes(old: &Value, new: &Value) -> Vec<Change> {
             None => push(true, format!("schema `{name}` removed")),
             Some(new_schema) => schema_changes(
                 &format!("schema `{name}`"),
-                old,
                 old_schema,
-                new,
                 new_schema,
                 &mut push,
                 0,
@@ -179,9 +177,7 @@ fn operation_changes(
             }
             schema_changes(
                 &format!("`{id}`: parameter {name}"),
-                old,
                 &p["schema"],
-                new,
                 &q["schema"],
                 push,
                 0,
@@ -225,9 +221,7 @@ fn operation_changes(
             if let (Some((_, x)), Some((_, y))) = (first_media(&a), first_media(&b)) {
                 schema_changes(
                     &format!("`{id}`: request body"),
-                    old,
                     &x["schema"],
-                    new,
                     &y["schema"],
                     push,
                     0,
@@ -249,9 +243,7 @@ fn operation_changes(
                 if let (Some((_, x)), Some((_, y))) = (first_media(a), first_media(b)) {
                     schema_changes(
                         &format!("`{id}`: response {status}"),
-                        old,
                         &x["schema"],
-                        new,
                         &y["schema"],
                         push,
                         0,
@@ -283,9 +275,7 @@ fn first_media(holder: &Value) -> Option<(&String, &Value)> {
 /// Referenced component schemas are compared where they are defined, not at each use.
 fn schema_changes(
     at: &str,
-    old: &Value,
     a: &Value,
-    new: &Value,
     b: &Value,
     push: &mut dyn FnMut(bool, String),
     depth: usize,
@@ -358,7 +348,7 @@ fn schema_changes(
     for (name, sa) in &pa {
         match pb.get(name) {
             None => push(true, format!("{at}: property `{name}` removed")),
-            Some(sb) => schema_changes(&format!("{at}.{name}"), old, sa, new, sb, push, depth + 1),
+            Some(sb) => schema_changes(&format!("{at}.{name}"), sa, sb, push, depth + 1),
         }
     }
     for name in pb.keys() {
@@ -384,7 +374,7 @@ fn schema_changes(
         }
     }
     if let (Some(ia), Some(ib)) = (a.get("items"), b.get("items")) {
-        schema_changes(&format!("{at}[]"), old, ia, new, ib, push, depth + 1);
+        schema_changes(&format!("{at}[]"), ia, ib, push, depth + 1);
     }
     for key in ["allOf", "oneOf", "anyOf"] {
         let (la, lb) = (
@@ -395,7 +385,7 @@ fn schema_changes(
             push(true, format!("{at}: {key} changed"));
         } else if let (Some(la), Some(lb)) = (la, lb) {
             for (i, (x, y)) in la.iter().zip(lb).enumerate() {
-                schema_changes(&format!("{at}.{key}[{i}]"), old, x, new, y, push, depth + 1);
+                schema_changes(&format!("{at}.{key}[{i}]"), x, y, push, depth + 1);
             }
         }
     }
