@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -55,15 +55,20 @@ async fn serve(records: usize) -> String {
                 let mut buf = vec![0u8; 8192];
                 let mut seen = Vec::new();
                 loop {
-                    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    // The end of the request head, scanning each byte once.
+                    let mut scanned = 0;
+                    let end = loop {
+                        if let Some(p) = seen[scanned..].windows(4).position(|w| w == b"\r\n\r\n") {
+                            break scanned + p + 4;
+                        }
+                        scanned = seen.len().saturating_sub(3);
                         match socket.read(&mut buf).await {
                             Ok(0) | Err(_) => return,
                             Ok(n) => seen.extend_from_slice(&buf[..n]),
                         }
-                    }
-                    let end = seen.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+                    };
                     seen.drain(..end);
-                    let mut out = Vec::with_capacity(64 * 1024);
+                    let mut out = Vec::with_capacity((head.len() + body_len).min(64 * 1024));
                     out.extend_from_slice(&head);
                     out.extend_from_slice(b"{\"results\":[");
                     let mut left = records.saturating_sub(1);
@@ -109,6 +114,7 @@ struct Change {
 
 struct Clients {
     base: String,
+    window: (DateTime<Utc>, DateTime<Utc>),
     baseline: reqwest::Client,
     raw: pandadoc_api::Client,
     ext: pandadoc_api_ext::Client,
@@ -116,8 +122,10 @@ struct Clients {
 
 impl Clients {
     fn new(base: &str) -> Self {
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
         Self {
             base: base.to_string(),
+            window: (at("2025-01-28T00:00:00Z"), at("2025-01-29T00:00:00Z")),
             baseline: reqwest::Client::new(),
             raw: pandadoc_api::Client::new(base, pandadoc_api::Hooks::default()),
             ext: pandadoc_api_ext::Client::builder()
@@ -131,62 +139,42 @@ impl Clients {
 
     /// One request by `client`; the number of records decoded.
     async fn call(&self, client: &str) -> usize {
-        let (from, to) = ("2025-01-28T00:00:00Z", "2025-01-29T00:00:00Z");
+        let (from, to) = self.window;
         match client {
+            // What a hand-written client does: the same query, serialized by serde.
             "baseline" => {
-                let url = format!(
-                    "{}/public/v1/sms-opt-outs?timestamp_from={from}&timestamp_to={to}",
-                    self.base
-                );
-                let bytes = self
-                    .baseline
-                    .get(url)
-                    .send()
-                    .await
-                    .unwrap()
-                    .bytes()
-                    .await
-                    .unwrap();
+                let url = format!("{}/public/v1/sms-opt-outs", self.base);
+                let query = [("timestamp_from", from), ("timestamp_to", to)];
+                let response = self.baseline.get(url).query(&query).send().await.unwrap();
+                let bytes = response.bytes().await.unwrap();
                 serde_json::from_slice::<Page>(&bytes)
                     .unwrap()
                     .results
                     .len()
             }
             "raw" => {
-                let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
                 let page = self
                     .raw
                     .list_recent_sms_opt_outs()
-                    .timestamp_from(at(from))
-                    .timestamp_to(at(to))
+                    .timestamp_from(from)
+                    .timestamp_to(to)
                     .send()
                     .await
                     .unwrap();
                 page.into_inner().results.len()
             }
-            _ => {
-                let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
-                self.ext
-                    .sms_opt_outs(TimeRange::between(at(from), at(to)))
-                    .await
-                    .unwrap()
-                    .changes
-                    .len()
-            }
+            _ => self
+                .ext
+                .sms_opt_outs(TimeRange::between(from, to))
+                .await
+                .unwrap()
+                .changes
+                .len(),
         }
     }
 }
 
 // ---- measurement ------------------------------------------------------------------------------
-
-/// Per-iteration times recorded by criterion's `iter_custom`, by (case, client).
-type Samples = Arc<Mutex<BTreeMap<(String, String), Vec<Duration>>>>;
-
-fn median(samples: &[Duration]) -> f64 {
-    let mut s: Vec<f64> = samples.iter().map(Duration::as_secs_f64).collect();
-    s.sort_by(f64::total_cmp);
-    s[s.len() / 2]
-}
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -196,106 +184,83 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-fn bench_decode(c: &mut Criterion, samples: &Samples, records: usize, label: &str) {
-    let rt = runtime();
-    let url = rt.block_on(serve(records));
-    let clients = Clients::new(&url);
-    let mut group = c.benchmark_group(format!("decode {label}"));
-    if records >= 100_000 {
+/// One unit of work of a case: `n` requests (`concurrency` at a time) by `client`.
+async fn work(clients: &Arc<Clients>, client: &'static str, records: usize, concurrency: usize) {
+    if concurrency == 1 {
+        assert_eq!(clients.call(client).await, records);
+        return;
+    }
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let clients = clients.clone();
+            tokio::spawn(async move { clients.call(client).await })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), records);
+    }
+}
+
+/// A case: `records` per answer, `concurrency` requests at a time.
+struct Case {
+    name: String,
+    records: usize,
+    concurrency: usize,
+}
+
+/// Criterion statistics per client (printed).
+fn bench_case(
+    c: &mut Criterion,
+    rt: &tokio::runtime::Runtime,
+    clients: &Arc<Clients>,
+    case: &Case,
+) {
+    let mut group = c.benchmark_group(&case.name);
+    if case.records >= 100_000 {
+        let secs = if case.records >= 1_000_000 { 20 } else { 6 };
         group
             .sample_size(10)
             .warm_up_time(Duration::from_secs(1))
-            .measurement_time(Duration::from_secs(if records >= 1_000_000 {
-                20
-            } else {
-                6
-            }));
+            .measurement_time(Duration::from_secs(secs));
     }
     for client in CLIENTS {
         group.bench_function(client, |b| {
-            b.iter_custom(|iters| {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    assert_eq!(rt.block_on(clients.call(client)), records);
-                }
-                let elapsed = start.elapsed();
-                samples
-                    .lock()
-                    .unwrap()
-                    .entry((format!("decode {label}"), client.into()))
-                    .or_default()
-                    .push(elapsed / iters as u32);
-                elapsed
-            })
+            b.iter(|| rt.block_on(work(clients, client, case.records, case.concurrency)))
         });
     }
     group.finish();
 }
 
-fn bench_sequential(c: &mut Criterion, samples: &Samples) {
-    let rt = runtime();
-    let url = rt.block_on(serve(1));
-    let clients = Clients::new(&url);
-    let mut group = c.benchmark_group("sequential small requests");
-    for client in CLIENTS {
-        group.bench_function(client, |b| {
-            b.iter_custom(|iters| {
-                let start = Instant::now();
-                rt.block_on(async {
-                    for _ in 0..iters {
-                        clients.call(client).await;
-                    }
-                });
-                let elapsed = start.elapsed();
-                samples
-                    .lock()
-                    .unwrap()
-                    .entry(("sequential small requests".into(), client.into()))
-                    .or_default()
-                    .push(elapsed / iters as u32);
-                elapsed
-            })
-        });
+/// Paired rounds for the summary: each round runs every client back to back, in an order that
+/// rotates, so that load drifting on the machine weighs on all three alike. Returns, per client,
+/// the seconds per unit of work of each round.
+fn paired(
+    rt: &tokio::runtime::Runtime,
+    clients: &Arc<Clients>,
+    case: &Case,
+    rounds: usize,
+) -> BTreeMap<&'static str, Vec<f64>> {
+    let per_round = (2_000_000 / (case.records * case.concurrency).max(1)).clamp(1, 400);
+    let mut times: BTreeMap<&'static str, Vec<f64>> = BTreeMap::new();
+    for round in 0..rounds {
+        for k in 0..CLIENTS.len() {
+            let client = CLIENTS[(round + k) % CLIENTS.len()];
+            let start = Instant::now();
+            for _ in 0..per_round {
+                rt.block_on(work(clients, client, case.records, case.concurrency));
+            }
+            times
+                .entry(client)
+                .or_default()
+                .push(start.elapsed().as_secs_f64() / per_round as f64);
+        }
     }
-    group.finish();
+    times
 }
 
-fn bench_concurrent(c: &mut Criterion, samples: &Samples) {
-    let rt = runtime();
-    let url = rt.block_on(serve(1));
-    let clients = Arc::new(Clients::new(&url));
-    let mut group = c.benchmark_group("64 concurrent requests");
-    group.sample_size(20);
-    for client in CLIENTS {
-        group.bench_function(client, |b| {
-            b.iter_custom(|iters| {
-                let start = Instant::now();
-                rt.block_on(async {
-                    for _ in 0..iters {
-                        let tasks: Vec<_> = (0..64)
-                            .map(|_| {
-                                let clients = clients.clone();
-                                tokio::spawn(async move { clients.call(client).await })
-                            })
-                            .collect();
-                        for t in tasks {
-                            t.await.unwrap();
-                        }
-                    }
-                });
-                let elapsed = start.elapsed();
-                // Per request, so that the summary reads as requests per second.
-                samples
-                    .lock()
-                    .unwrap()
-                    .entry(("64 concurrent requests".into(), client.into()))
-                    .or_default()
-                    .push(elapsed / (iters as u32 * 64));
-                elapsed
-            })
-        });
-    }
-    group.finish();
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 /// Peak RSS of a fresh process doing one 1M-record request with `client` (`VmHWM`).
@@ -328,6 +293,20 @@ fn target_dir() -> PathBuf {
 }
 
 fn main() {
+    // PANDADOC_BENCH_PROFILE=<client>: 2000 sequential small requests, for a profiler
+    // (`valgrind --tool=callgrind` counts instructions: repeatable, unlike wall time here).
+    if let Ok(client) = std::env::var("PANDADOC_BENCH_PROFILE") {
+        let client: &'static str = CLIENTS
+            .into_iter()
+            .find(|c| *c == client)
+            .expect("baseline, raw or ext");
+        let rt = runtime();
+        let clients = Arc::new(Clients::new(&rt.block_on(serve(1))));
+        for _ in 0..2000 {
+            rt.block_on(work(&clients, client, 1, 1));
+        }
+        return;
+    }
     if let Ok(client) = std::env::var("PANDADOC_BENCH_RSS") {
         let rt = runtime();
         let url = rt.block_on(serve(1_000_000));
@@ -338,51 +317,69 @@ fn main() {
     }
     // PANDADOC_BENCH_QUICK=1: the small cases only (a smoke run).
     let quick = std::env::var_os("PANDADOC_BENCH_QUICK").is_some();
-    let samples: Samples = Arc::default();
     let mut c = Criterion::default().configure_from_args();
+    let rt = runtime();
     let sizes: &[(usize, &str)] = if quick {
         &[(1_000, "1k")]
     } else {
         &[(1_000, "1k"), (100_000, "100k"), (1_000_000, "1M")]
     };
-    for &(records, label) in sizes {
-        bench_decode(&mut c, &samples, records, label);
+    let mut cases: Vec<Case> = sizes
+        .iter()
+        .map(|&(records, label)| Case {
+            name: format!("decode {label}"),
+            records,
+            concurrency: 1,
+        })
+        .collect();
+    cases.push(Case {
+        name: "sequential small requests".into(),
+        records: 1,
+        concurrency: 1,
+    });
+    cases.push(Case {
+        name: "64 concurrent requests".into(),
+        records: 1,
+        concurrency: 64,
+    });
+
+    let mut rows: Vec<serde_json::Value> = Vec::new();
+    for case in &cases {
+        let url = rt.block_on(serve(case.records));
+        let clients = Arc::new(Clients::new(&url));
+        bench_case(&mut c, &rt, &clients, case);
+        let times = paired(
+            &rt,
+            &clients,
+            case,
+            if case.records >= 1_000_000 { 5 } else { 15 },
+        );
+        let ratio = |client: &str| {
+            median(
+                times[client]
+                    .iter()
+                    .zip(&times["baseline"])
+                    .map(|(t, b)| t / b)
+                    .collect(),
+            )
+        };
+        let per_unit = |client: &str| median(times[client].clone());
+        let (value, unit): (Box<dyn Fn(f64) -> f64>, &str) = if case.name.starts_with("decode") {
+            let mb = (case.records * (RECORD.len() + 1)) as f64 / 1e6;
+            (Box::new(move |secs| mb / secs), "MB/s")
+        } else {
+            let n = case.concurrency as f64;
+            (Box::new(move |secs| n / secs), "req/s")
+        };
+        // Ratios are of times (median over rounds): above 1 means slower than the baseline.
+        rows.push(serde_json::json!({
+            "name": case.name, "unit": unit,
+            "baseline": value(per_unit("baseline")), "raw": value(per_unit("raw")), "ext": value(per_unit("ext")),
+            "ratios": { "raw/baseline": ratio("raw"), "ext/baseline": ratio("ext") },
+        }));
     }
-    bench_sequential(&mut c, &samples);
-    bench_concurrent(&mut c, &samples);
     c.final_summary();
 
-    // ---- summary ----
-    let samples = samples.lock().unwrap();
-    let mut rows: Vec<serde_json::Value> = Vec::new();
-    let mut line = |name: &str, unit: &str, value: &dyn Fn(f64) -> f64, lower_is_better: bool| {
-        let get = |client: &str| {
-            samples
-                .get(&(name.to_string(), client.to_string()))
-                .map(|s| median(s))
-        };
-        let (Some(b), Some(r), Some(e)) = (get("baseline"), get("raw"), get("ext")) else {
-            return;
-        };
-        // Ratios are of times: above 1 means slower than the baseline.
-        rows.push(serde_json::json!({
-            "name": name, "unit": unit,
-            "baseline": value(b), "raw": value(r), "ext": value(e),
-            "ratios": { "raw/baseline": r / b, "ext/baseline": e / b },
-            "lower_is_better": lower_is_better,
-        }));
-    };
-    for &(records, label) in sizes {
-        let mb = (records * (RECORD.len() + 1)) as f64 / 1e6;
-        line(&format!("decode {label}"), "MB/s", &|secs| mb / secs, false);
-    }
-    line(
-        "sequential small requests",
-        "req/s",
-        &|secs| 1.0 / secs,
-        false,
-    );
-    line("64 concurrent requests", "req/s", &|secs| 1.0 / secs, false);
     if !quick {
         let rss: Vec<Option<u64>> = CLIENTS.iter().map(|c| child_peak_rss(c)).collect();
         if let [Some(b), Some(r), Some(e)] = rss[..] {
@@ -393,7 +390,7 @@ fn main() {
                 "ratios": { "raw/baseline": r as f64 / b as f64, "ext/baseline": e as f64 / b as f64,
                             "ext/body": e as f64 / body, "raw/body": r as f64 / body, "baseline/body": b as f64 / body },
                 "body_mb": body / 1e6,
-                "lower_is_better": true,
+
             }));
         }
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -411,7 +408,7 @@ fn main() {
         if ok {
             rows.push(serde_json::json!({
                 "name": "cargo xtask generate --check (vendored spec)", "unit": "s",
-                "wall": start.elapsed().as_secs_f64(), "lower_is_better": true,
+                "wall": start.elapsed().as_secs_f64(),
             }));
         }
     }

@@ -1,6 +1,7 @@
 //! The client: construction, and the loop every request goes through (auth refresh, error
 //! classification, retries, tracing).
 
+use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -264,7 +265,6 @@ impl Client {
             if let Auth::OAuth(session) = &self.auth {
                 session.ensure_fresh().await?;
             }
-            let slot = Arc::default();
             let span = tracing::info_span!(
                 "pandadoc.request",
                 operation,
@@ -272,20 +272,29 @@ impl Client {
                 status = tracing::field::Empty,
                 latency_ms = tracing::field::Empty,
             );
-            let result = EXCHANGE
-                .scope(Arc::clone(&slot), attempt())
-                .instrument(span)
-                .await;
-            let exchange = std::mem::take(&mut *slot.lock().unwrap_or_else(|p| p.into_inner()));
-            let error = match result {
+            let mut exchanged = std::pin::pin!(
+                EXCHANGE
+                    .scope(RefCell::default(), attempt())
+                    .instrument(span)
+            );
+            let (error, auth_generation) = match exchanged.as_mut().await {
                 Ok(value) => return Ok(value),
-                Err(e) => classify(e, &exchange).await,
+                Err(e) => {
+                    let exchange = exchanged
+                        .as_mut()
+                        .inner_pin_mut()
+                        .take_value()
+                        .map(RefCell::into_inner)
+                        .unwrap_or_default();
+                    let error = classify(e, &exchange).await;
+                    (error, exchange.auth_generation)
+                }
             };
             if let (ErrorKind::Authentication, Auth::OAuth(session)) = (error.kind(), &self.auth)
                 && !refreshed_after_401
             {
                 refreshed_after_401 = true;
-                if session.refresh_after_401(exchange.auth_generation).await? {
+                if session.refresh_after_401(auth_generation).await? {
                     continue;
                 }
             }

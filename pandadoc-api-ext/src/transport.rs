@@ -1,7 +1,7 @@
 //! The generated client's [`Transport`](pandadoc_api::Transport): adds credentials, records what
 //! came back for error classification, and traces.
 
-use std::sync::{Arc, Mutex};
+use std::cell::RefCell;
 use std::time::Instant;
 
 use pandadoc_api::{BoxFuture, OperationInfo};
@@ -21,11 +21,9 @@ pub(crate) struct Exchange {
     pub auth_generation: u64,
 }
 
-pub(crate) type ExchangeSlot = Arc<Mutex<Exchange>>;
-
 tokio::task_local! {
     /// Set by the ext client around each attempt; absent for direct use of the raw client.
-    pub(crate) static EXCHANGE: ExchangeSlot;
+    pub(crate) static EXCHANGE: RefCell<Exchange>;
 }
 
 /// Sends each request with the current credentials.
@@ -51,14 +49,16 @@ impl pandadoc_api::Transport for AuthTransport {
             request.headers_mut().insert(AUTHORIZATION, header);
             let started = Instant::now();
             let result = client.execute(request).await;
-            let span = tracing::Span::current();
-            span.record("latency_ms", started.elapsed().as_millis() as u64);
             let status = result.as_ref().ok().map(reqwest::Response::status);
-            if let Some(status) = status {
-                span.record("status", status.as_u16());
+            let span = tracing::Span::current();
+            if !span.is_disabled() {
+                span.record("latency_ms", started.elapsed().as_millis() as u64);
+                if let Some(status) = status {
+                    span.record("status", status.as_u16());
+                }
             }
             let _ = EXCHANGE.try_with(|slot| {
-                let mut exchange = slot.lock().unwrap_or_else(|p| p.into_inner());
+                let mut exchange = slot.borrow_mut();
                 exchange.status = status;
                 exchange.auth_generation = generation;
                 if let (Some(s), Ok(response)) = (status, &result)
