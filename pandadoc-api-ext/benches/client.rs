@@ -293,7 +293,8 @@ fn target_dir() -> PathBuf {
 }
 
 fn main() {
-    // PANDADOC_BENCH_PROFILE=<client>: 2000 sequential small requests, for a profiler
+    // PANDADOC_BENCH_PROFILE=<client>: 2000 (PANDADOC_BENCH_PROFILE_N) sequential small requests,
+    // for a profiler
     // (`valgrind --tool=callgrind` counts instructions: repeatable, unlike wall time here).
     if let Ok(client) = std::env::var("PANDADOC_BENCH_PROFILE") {
         let client: &'static str = CLIENTS
@@ -302,7 +303,11 @@ fn main() {
             .expect("baseline, raw or ext");
         let rt = runtime();
         let clients = Arc::new(Clients::new(&rt.block_on(serve(1))));
-        for _ in 0..2000 {
+        let n: usize = std::env::var("PANDADOC_BENCH_PROFILE_N")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(2000);
+        for _ in 0..n {
             rt.block_on(work(&clients, client, 1, 1));
         }
         return;
