@@ -238,14 +238,7 @@ impl Spec {
             }
             return Value::Object(merged);
         }
-        let ty = schema.get("type").and_then(Value::as_str).unwrap_or(
-            if schema.get("properties").is_some() {
-                "object"
-            } else {
-                "any"
-            },
-        );
-        match ty {
+        match schema_type(schema) {
             "object" => {
                 let mut out = Map::new();
                 if depth < 8 {
@@ -284,6 +277,15 @@ impl Spec {
             .flatten()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
+    }
+}
+
+/// A schema's `type`: as declared, `object` for one with `properties`, else `any`.
+pub fn schema_type(schema: &Value) -> &str {
+    match schema.get("type").and_then(Value::as_str) {
+        Some(ty) => ty,
+        None if schema.get("properties").is_some() => "object",
+        None => "any",
     }
 }
 

@@ -64,14 +64,7 @@ fn generate(spec: &Spec, schema: &Value, rng: &mut fastrand::Rng, depth: usize) 
         }
         return (Value::Object(a), Value::Object(b));
     }
-    let ty = schema.get("type").and_then(Value::as_str).unwrap_or(
-        if schema.get("properties").is_some() {
-            "object"
-        } else {
-            "any"
-        },
-    );
-    match ty {
+    match crate::schema_type(schema) {
         "object" => {
             let required: Vec<&str> = schema
                 .get("required")
