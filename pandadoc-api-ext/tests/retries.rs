@@ -1,13 +1,11 @@
 //! Retries: throttling, 502/503/504, timeouts and dropped connections; never sooner than the
-//! server asked; capped; switchable off; traced without secrets.
+//! server asked; capped; switchable off. Tracing is tested in `tracing.rs`, a process of its own.
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{KEY, Reply, Scripted, client, json, page};
+use common::{Reply, Scripted, client, json, page};
 use pandadoc_api_ext::{ErrorKind, RetryPolicy, TimeRange};
 use serde_json::json as j;
 
@@ -137,51 +135,4 @@ async fn client_errors_and_500_are_not_retried_and_retries_switch_off() {
         Some(503)
     );
     assert_eq!(server.hits(), 1);
-}
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[tokio::test]
-async fn each_attempt_is_a_span_and_each_retry_a_log_line_without_secrets() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let server = Scripted::start(vec![
-        Reply::Http(503, vec![], String::new()),
-        json(200, page()),
-    ])
-    .await;
-    let client = client(&server.base_url).retry(fast()).build().unwrap();
-    client.sms_opt_outs(TimeRange::default()).await.unwrap();
-
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("retrying"), "{logs}");
-    assert!(
-        logs.contains("operation=\"listRecentSmsOptOuts\""),
-        "{logs}"
-    );
-    assert!(
-        logs.contains("attempt=2") && logs.contains("status=200") && logs.contains("status=503"),
-        "{logs}"
-    );
-    assert!(logs.contains("latency_ms="), "{logs}");
-    assert!(!logs.contains(KEY), "no secret in the logs");
 }

@@ -1,0 +1,64 @@
+//! Tracing: a span per attempt and a log line per retry, never a secret.
+//!
+//! The subscriber is process-global state (tracing caches each callsite's interest for the
+//! whole process), so this binary holds one test and installs the subscriber globally: no
+//! other test thread can hit the same callsites before or while it is installed.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{KEY, Reply, Scripted, client, json, page};
+use pandadoc_api_ext::{RetryPolicy, TimeRange};
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn each_attempt_is_a_span_and_each_retry_a_log_line_without_secrets() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+
+    let server = Scripted::start(vec![
+        Reply::Http(503, vec![], String::new()),
+        json(200, page()),
+    ])
+    .await;
+    let retry = RetryPolicy::default()
+        .initial_backoff(Duration::from_millis(1))
+        .max_backoff(Duration::from_millis(5));
+    let client = client(&server.base_url).retry(retry).build().unwrap();
+    client.sms_opt_outs(TimeRange::default()).await.unwrap();
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("retrying"), "{logs}");
+    assert!(
+        logs.contains("operation=\"listRecentSmsOptOuts\""),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("attempt=2") && logs.contains("status=200") && logs.contains("status=503"),
+        "{logs}"
+    );
+    assert!(logs.contains("latency_ms="), "{logs}");
+    assert!(!logs.contains(KEY), "no secret in the logs");
+}
