@@ -7,7 +7,8 @@
 //! ```
 //!
 //! `PANDADOC_BASE_URL` points it at another server (a local mock). On failure it prints one
-//! line `error[KIND]: detail` to stderr and exits 2 for invalid input, 1 otherwise.
+//! line `error[KIND]: detail` to stderr (`error[KIND]: HTTP 503 Service Unavailable: detail`
+//! when the server answered) and exits 2 for invalid input, 1 otherwise.
 
 use std::process::ExitCode;
 
@@ -74,6 +75,18 @@ async fn run(range: TimeRange) -> Result<(), Error> {
     Ok(())
 }
 
+/// `error[KIND]: HTTP 503 Service Unavailable: detail`, the status part only when there was one.
+fn error_line(e: &Error) -> String {
+    let status = match e.status() {
+        Some(s) => match s.canonical_reason() {
+            Some(reason) => format!("HTTP {} {reason}: ", s.as_u16()),
+            None => format!("HTTP {}: ", s.as_u16()),
+        },
+        None => String::new(),
+    };
+    format!("error[{}]: {status}{}", e.kind(), e.message().replace('\n', " "))
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -91,7 +104,7 @@ async fn main() -> ExitCode {
     match run(range).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error[{}]: {}", e.kind(), e.message().replace('\n', " "));
+            eprintln!("{}", error_line(&e));
             ExitCode::from(if e.kind() == ErrorKind::InvalidInput {
                 2
             } else {

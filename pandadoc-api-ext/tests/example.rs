@@ -2,7 +2,7 @@
 //! the documented exit codes on failure, nothing sent on invalid input.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use httpmock::prelude::*;
 use serde_json::{Value, json};
@@ -27,14 +27,18 @@ fn example() -> PathBuf {
     path
 }
 
-fn run(base_url: &str, key: &str, args: &[&str]) -> Output {
-    Command::new(example())
+fn command(base_url: &str, key: &str, args: &[&str]) -> Command {
+    let mut command = Command::new(example());
+    command
         .args(args)
         .env_clear()
         .env("PANDADOC_API_KEY", key)
-        .env("PANDADOC_BASE_URL", base_url)
-        .output()
-        .unwrap()
+        .env("PANDADOC_BASE_URL", base_url);
+    command
+}
+
+fn run(base_url: &str, key: &str, args: &[&str]) -> Output {
+    command(base_url, key, args).output().unwrap()
 }
 
 #[tokio::test]
@@ -94,7 +98,7 @@ async fn failures_print_the_kind_and_the_server_detail() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8(out.stderr).unwrap(),
-        "error[authentication]: Authentication credentials were not provided.\n"
+        "error[authentication]: HTTP 401 Unauthorized: Authentication credentials were not provided.\n"
     );
     assert!(out.stdout.is_empty());
 }
@@ -131,4 +135,42 @@ async fn invalid_input_exits_2_and_sends_nothing() {
         );
     }
     assert_eq!(any.calls_async().await, 0);
+}
+
+#[tokio::test]
+async fn server_errors_with_html_bodies_name_their_status() {
+    let cases = [
+        (502, "Bad Gateway"),
+        (503, "Service Unavailable"),
+        (504, "Gateway Timeout"),
+    ];
+    let mut runs = Vec::new();
+    for (status, reason) in cases {
+        let server = MockServer::start_async().await;
+        server
+            .mock_async(|_, then| {
+                then.status(status)
+                    .header("content-type", "text/html")
+                    .body("<html><body><h1>upstream trouble</h1></body></html>");
+            })
+            .await;
+        // 502/503/504 are retried with backoff: the three programs run side by side.
+        let child = command(&server.base_url(), "k1", &["--last", "1h"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        runs.push((status, reason, server, child));
+    }
+    for (status, reason, _server, child) in runs {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{status}");
+        assert_eq!(
+            String::from_utf8(out.stderr).unwrap(),
+            format!(
+                "error[server]: HTTP {status} {reason}: the body is not the documented JSON\n"
+            )
+        );
+        assert!(out.stdout.is_empty());
+    }
 }
