@@ -84,7 +84,11 @@ fn error_line(e: &Error) -> String {
         },
         None => String::new(),
     };
-    format!("error[{}]: {status}{}", e.kind(), e.message().replace('\n', " "))
+    format!(
+        "error[{}]: {status}{}",
+        e.kind(),
+        e.message().replace('\n', " ")
+    )
 }
 
 #[tokio::main]

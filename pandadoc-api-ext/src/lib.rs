@@ -58,5 +58,11 @@ pub use pandadoc_api;
 /// Re-exported to read a [`TokenSet`]'s secrets (`ExposeSecret`) when storing them.
 pub use secrecy;
 
+// The README's usage snippet is compiled, so that it cannot rot (the workspace README's is, by
+// the tests crate).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct Readme;
+
 /// The `User-Agent` of every request: `pandadoc-api-ext/<version>`.
 pub const USER_AGENT: &str = concat!("pandadoc-api-ext/", env!("CARGO_PKG_VERSION"));

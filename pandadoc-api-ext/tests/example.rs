@@ -167,9 +167,7 @@ async fn server_errors_with_html_bodies_name_their_status() {
         assert_eq!(out.status.code(), Some(1), "{status}");
         assert_eq!(
             String::from_utf8(out.stderr).unwrap(),
-            format!(
-                "error[server]: HTTP {status} {reason}: the body is not the documented JSON\n"
-            )
+            format!("error[server]: HTTP {status} {reason}: the body is not the documented JSON\n")
         );
         assert!(out.stdout.is_empty());
     }

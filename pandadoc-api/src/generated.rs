@@ -21,14 +21,8 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///Body of statuses 400, 401, 403, 429: the union of their declared shapes.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ListRecentSmsOptOutsError {
         ///Any JSON value: the statuses 400, 401, 403, 429 declare `detail` with different types.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -48,14 +42,8 @@ pub mod types {
         }
     }
     ///`ListRecentSmsOptOutsErrorLinksItem`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ListRecentSmsOptOutsErrorLinksItem {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub href: ::std::option::Option<::std::string::String>,
@@ -70,14 +58,8 @@ pub mod types {
         }
     }
     ///`ListSmsOptOutChangelogResponse`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ListSmsOptOutChangelogResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub results: ::std::vec::Vec<ListSmsOptOutChangelogResponseResultsItem>,
@@ -88,14 +70,8 @@ pub mod types {
         }
     }
     ///`ListSmsOptOutChangelogResponseResultsItem`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ListSmsOptOutChangelogResponseResultsItem {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub opt_out_changed: ::std::option::Option<
@@ -114,14 +90,9 @@ pub mod types {
         }
     }
     ///`ListSmsOptOutChangelogResponseResultsItemStatus`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(untagged)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub enum ListSmsOptOutChangelogResponseResultsItemStatus {
         Known(ListSmsOptOutChangelogResponseResultsItemStatusKnown),
         Unknown(::std::string::String),
@@ -151,9 +122,9 @@ pub mod types {
         Hash,
         Ord,
         PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
+        PartialOrd
     )]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub enum ListSmsOptOutChangelogResponseResultsItemStatusKnown {
         #[serde(rename = "opt-in")]
         OptIn,

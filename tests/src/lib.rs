@@ -7,6 +7,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
+// The workspace README's usage snippet is compiled, so that it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct WorkspaceReadme;
+
 pub mod live;
 pub mod schema;
 pub mod suite;

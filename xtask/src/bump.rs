@@ -71,11 +71,12 @@ pub fn changes(old: &Value, new: &Value) -> Vec<Change> {
 
 /// The report as Markdown: version change, then breaking changes, then the others.
 pub fn report(old: &Value, new: &Value, changes: &[Change]) -> String {
-    let version = |s: &Value| s["info"]["version"].as_str().unwrap_or("?").to_string();
+    let info = |s: &Value, key: &str| s["info"][key].as_str().unwrap_or("?").to_string();
     let mut text = format!(
-        "## PandaDoc Public API {} → {}\n\n",
-        version(old),
-        version(new)
+        "## {} {} → {}\n\n",
+        info(new, "title"),
+        info(old, "version"),
+        info(new, "version")
     );
     let breaking: Vec<&Change> = changes.iter().filter(|c| c.breaking).collect();
     let other: Vec<&Change> = changes.iter().filter(|c| !c.breaking).collect();
@@ -146,7 +147,7 @@ fn parameters<'a>(spec: &'a Value, op: &'a Value) -> Vec<(String, &'a Value)> {
         .map(|p| {
             (
                 format!(
-                    "{} `{}`",
+                    "{} parameter `{}`",
                     p["in"].as_str().unwrap_or("?"),
                     p["name"].as_str().unwrap_or("?")
                 ),
@@ -167,16 +168,16 @@ fn operation_changes(
     let (old_params, new_params) = (parameters(old, old_op), parameters(new, new_op));
     for (name, p) in &old_params {
         if !new_params.iter().any(|(n, _)| n == name) {
-            push(true, format!("`{id}`: parameter {name} removed"));
+            push(true, format!("`{id}`: {name} removed"));
         } else if let Some((_, q)) = new_params.iter().find(|(n, _)| n == name) {
             let required = |p: &Value| p.get("required") == Some(&Value::Bool(true));
             if !required(p) && required(q) {
-                push(true, format!("`{id}`: parameter {name} is now required"));
+                push(true, format!("`{id}`: {name} is now required"));
             } else if required(p) && !required(q) {
-                push(false, format!("`{id}`: parameter {name} is now optional"));
+                push(false, format!("`{id}`: {name} is now optional"));
             }
             schema_changes(
-                &format!("`{id}`: parameter {name}"),
+                &format!("`{id}`: {name}"),
                 &p["schema"],
                 &q["schema"],
                 push,
@@ -190,7 +191,7 @@ fn operation_changes(
             push(
                 required,
                 format!(
-                    "`{id}`: {} parameter {name} added",
+                    "`{id}`: {} {name} added",
                     if required { "required" } else { "optional" }
                 ),
             );
@@ -300,18 +301,10 @@ fn schema_changes(
         }
         return;
     }
-    let field = |s: &Value, k: &str| s.get(k).map(Value::to_string);
-    for key in ["type", "format"] {
-        if field(a, key) != field(b, key) {
-            push(
-                true,
-                format!(
-                    "{at}: {key} {} became {}",
-                    field(a, key).unwrap_or("(none)".into()),
-                    field(b, key).unwrap_or("(none)".into())
-                ),
-            );
-        }
+    let (ta, tb) = (describe(a), describe(b));
+    if ta != tb {
+        push(true, format!("{at}: {ta} → {tb}"));
+        return;
     }
     let values = |s: &Value| -> BTreeSet<String> {
         s.get("enum")
@@ -377,16 +370,45 @@ fn schema_changes(
         schema_changes(&format!("{at}[]"), ia, ib, push, depth + 1);
     }
     for key in ["allOf", "oneOf", "anyOf"] {
-        let (la, lb) = (
+        // Same members by kind (`describe` matched): compare each one's insides.
+        if let (Some(la), Some(lb)) = (
             a.get(key).and_then(Value::as_array),
             b.get(key).and_then(Value::as_array),
-        );
-        if la.map(Vec::len) != lb.map(Vec::len) {
-            push(true, format!("{at}: {key} changed"));
-        } else if let (Some(la), Some(lb)) = (la, lb) {
+        ) {
             for (i, (x, y)) in la.iter().zip(lb).enumerate() {
                 schema_changes(&format!("{at}.{key}[{i}]"), x, y, push, depth + 1);
             }
         }
     }
+}
+
+/// What a schema accepts, in a few words: `string (date-time)`, `array`, `one of (string,
+/// object)`, `any JSON`, or a component's name. Arrays and objects are described shallowly:
+/// their items and properties are compared one by one.
+fn describe(schema: &Value) -> String {
+    if let Some(name) = schema.get("$ref").and_then(Value::as_str) {
+        return format!("`{}`", name.rsplit('/').next().unwrap_or(name));
+    }
+    for (key, words) in [
+        ("oneOf", "one of"),
+        ("anyOf", "any of"),
+        ("allOf", "all of"),
+    ] {
+        if let Some(members) = schema.get(key).and_then(Value::as_array) {
+            let members: Vec<String> = members.iter().map(describe).collect();
+            return format!("{words} ({})", members.join(", "));
+        }
+    }
+    let mut text = match schema.get("type").and_then(Value::as_str) {
+        Some(t) => t.to_string(),
+        None if schema.get("properties").is_some() => "object".into(),
+        None => "any JSON".into(),
+    };
+    if let Some(format) = schema.get("format").and_then(Value::as_str) {
+        text = format!("{text} ({format})");
+    }
+    if schema.get("nullable") == Some(&Value::Bool(true)) {
+        text.push_str(" or null");
+    }
+    text
 }

@@ -12,6 +12,8 @@ use crate::normalize;
 /// The vendored spec and the generated file, relative to the workspace root.
 pub const VENDORED_SPEC: &str = "openapi/pandadoc-public-api.json";
 pub const GENERATED_FILE: &str = "pandadoc-api/src/generated.rs";
+/// The raw client's manifest: its optional dependencies follow the generated code.
+pub const MANIFEST: &str = "pandadoc-api/Cargo.toml";
 /// The hand-written `lib.rs` of `pandadoc-api`, reused for standalone crates (`--out`).
 const LIB_RS: &str = include_str!("../../pandadoc-api/src/lib.rs");
 
@@ -102,6 +104,7 @@ pub fn render(spec: &Spec, source: &str) -> Result<String> {
 
     let mut file: syn::File =
         syn::parse2(tokens).context("progenitor produced code that does not parse")?;
+    crate::features::schemars_behind_feature(&mut file.items);
     let harness: syn::File = syn::parse2(crate::harness::harness(&json, &file)?)?;
     file.items.extend(harness.items);
     let constants: syn::File = syn::parse_str(&format!(
@@ -194,13 +197,14 @@ progenitor-client = "0.15.1"
 reqwest = {{ version = "0.13", default-features = false, features = ["json", "query", "rustls", "http2"] }}
 serde = {{ version = "1", features = ["derive"] }}
 serde_json = "1"
-schemars = {{ version = "0.8", features = ["chrono", "uuid1"] }}
+schemars = {{ version = "0.8", features = ["chrono", "uuid1"], optional = true }}
 uuid = {{ version = "1", features = ["serde"] }}
 regress = "0.10"
 chrono = {{ version = "0.4", default-features = false, features = ["serde", "clock", "std"] }}
 
 [features]
-harness = []
+schemars = ["dep:schemars"]
+harness = ["schemars"]
 "#,
         title = spec.title.replace('"', "'"),
         version = spec.version.replace('"', "'"),

@@ -8,6 +8,7 @@
 //! ```
 
 mod bump;
+mod features;
 mod generate;
 mod harness;
 mod normalize;
@@ -88,18 +89,48 @@ fn generate_command(args: &[String]) -> Result<ExitCode> {
     }
 }
 
-/// What the vendored spec under `root` produces, and how the committed file differs from it.
+/// What the vendored spec under `root` produces, and how the committed generated file and
+/// manifest differ from it.
 fn workspace_drift(root: &Path) -> Result<(generate::Spec, String, generate::Drift)> {
     let spec = generate::load(&root.join(generate::VENDORED_SPEC))?;
     let code = generate::render(&spec, generate::VENDORED_SPEC)?;
-    let drift = generate::drift(&root.join(generate::GENERATED_FILE), &code, 60);
+    let mut drift = generate::drift(&root.join(generate::GENERATED_FILE), &code, 60);
+    let manifest = read_manifest(root)?;
+    if features::sync_manifest(&manifest, &code)? != manifest {
+        let note = format!(
+            "{}: the optional dependencies are not those the generated code uses ({:?})",
+            generate::MANIFEST,
+            features::used_dependencies(&code)
+        );
+        drift = match drift {
+            generate::Drift::Same => generate::Drift::Differs(note),
+            generate::Drift::Differs(diff) => generate::Drift::Differs(format!("{diff}\n{note}")),
+            missing => missing,
+        };
+    }
     Ok((spec, code, drift))
+}
+
+fn read_manifest(root: &Path) -> Result<String> {
+    let path = root.join(generate::MANIFEST);
+    std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// Writes the generated file and brings the manifest's optional dependencies in step with it.
+fn write_generated(root: &Path, code: &str) -> Result<()> {
+    let target = root.join(generate::GENERATED_FILE);
+    std::fs::write(&target, code).with_context(|| format!("cannot write {}", target.display()))?;
+    let manifest = read_manifest(root)?;
+    let synced = features::sync_manifest(&manifest, code)?;
+    if synced != manifest {
+        std::fs::write(root.join(generate::MANIFEST), synced)?;
+    }
+    Ok(())
 }
 
 /// Generates from the vendored spec into `pandadoc-api`, or (`check`) compares only.
 fn workspace_generate(root: &Path, check: bool, verify: bool) -> Result<ExitCode> {
     let (spec, code, drift) = workspace_drift(root)?;
-    let target = root.join(generate::GENERATED_FILE);
     if check {
         return Ok(match drift {
             generate::Drift::Same => {
@@ -137,8 +168,7 @@ fn workspace_generate(root: &Path, check: bool, verify: bool) -> Result<ExitCode
             spec.version
         ),
         _ => {
-            std::fs::write(&target, &code)
-                .with_context(|| format!("cannot write {}", target.display()))?;
+            write_generated(root, &code)?;
             println!(
                 "wrote {} ({} {})",
                 generate::GENERATED_FILE,
@@ -156,15 +186,24 @@ fn workspace_generate(root: &Path, check: bool, verify: bool) -> Result<ExitCode
 #[cfg(test)]
 mod tests;
 
-/// The generated client is only done when it compiles without warnings.
+/// The generated client is only done when it compiles without warnings, with its default
+/// features (what users get) and with all of them (what the contract tests use).
 fn verify_compiles(root: &Path) -> Result<()> {
+    for features in ["--all-features", "--no-default-features"] {
+        check_once(root, features)?;
+    }
+    println!("verified: pandadoc-api compiles without warnings");
+    Ok(())
+}
+
+fn check_once(root: &Path, features: &str) -> Result<()> {
     let output =
         std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .args([
                 "check",
                 "-p",
                 "pandadoc-api",
-                "--all-features",
+                features,
                 "--message-format",
                 "short",
             ])
@@ -178,11 +217,10 @@ fn verify_compiles(root: &Path) -> Result<()> {
         .collect();
     if !output.status.success() || !warnings.is_empty() {
         bail!(
-            "the generated client does not compile cleanly (cargo check -p pandadoc-api):\n{}",
+            "the generated client does not compile cleanly (cargo check -p pandadoc-api {features}):\n{}",
             warnings.join("\n")
         );
     }
-    println!("verified: pandadoc-api compiles without warnings");
     Ok(())
 }
 
@@ -206,9 +244,26 @@ fn bump_command(args: &[String]) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The raw client's changelog, to which `bump` adds each report.
+const CHANGELOG: &str = "pandadoc-api/CHANGELOG.md";
+
+/// Puts `entry` (a `## ...` section) first among the changelog's sections, under its title.
+fn add_to_changelog(path: &Path, entry: &str) -> Result<()> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|_| "# Changelog\n\n".into());
+    let at = text.find("\n## ").map_or(text.len(), |i| i + 1);
+    let mut updated = text[..at].to_string();
+    if !updated.ends_with("\n\n") {
+        updated.push('\n');
+    }
+    updated.push_str(entry.trim_end());
+    updated.push_str("\n\n");
+    updated.push_str(&text[at..]);
+    std::fs::write(path, updated).with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// Replaces the vendored spec under `root` with `path` (byte for byte), regenerates, and writes
-/// the change report to `target/spec-bump/<old>-to-<new>.md`. Nothing is replaced unless the
-/// new spec loads and generates.
+/// the change report to `target/spec-bump/<old>-to-<new>.md` and to the top of
+/// `pandadoc-api/CHANGELOG.md`. Nothing is replaced unless the new spec loads and generates.
 fn bump_workspace(root: &Path, path: &Path) -> Result<(String, PathBuf)> {
     let new = generate::load(path)?;
     let vendored = root.join(generate::VENDORED_SPEC);
@@ -218,7 +273,8 @@ fn bump_workspace(root: &Path, path: &Path) -> Result<(String, PathBuf)> {
     let report = bump::report(&old.json, &new.json, &changes);
     std::fs::copy(path, &vendored)
         .with_context(|| format!("cannot replace {}", vendored.display()))?;
-    std::fs::write(root.join(generate::GENERATED_FILE), code)?;
+    write_generated(root, &code)?;
+    add_to_changelog(&root.join(CHANGELOG), &report)?;
     let dir = root.join("target/spec-bump");
     std::fs::create_dir_all(&dir)?;
     let file = |v: &str| v.replace(|c: char| !c.is_ascii_alphanumeric() && c != '.', "_");
