@@ -5,13 +5,17 @@
 //! cargo xtask generate --check                exit 1 with a diff when the committed file is stale
 //! cargo xtask generate --spec PATH --out DIR  generate a standalone crate from any spec file
 //! cargo xtask bump PATH                       vendor a new spec, regenerate, report the changes
+//! cargo xtask soak-tests N                    run the test suite N times under load
+//! cargo xtask build-cost                      cold build time of pandadoc-api-ext vs its plain stack
 //! ```
 
+mod build_cost;
 mod bump;
 mod features;
 mod generate;
 mod harness;
 mod normalize;
+mod soak;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -21,7 +25,9 @@ use anyhow::{Context, Result, bail};
 const USAGE: &str = "usage:
   cargo xtask generate [--check] [--no-verify]
   cargo xtask generate --spec PATH --out DIR
-  cargo xtask bump PATH [--no-verify]";
+  cargo xtask bump PATH [--no-verify]
+  cargo xtask soak-tests N
+  cargo xtask build-cost";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -32,6 +38,11 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The cargo that runs the xtask (`$CARGO`), else `cargo` from `PATH`.
+fn cargo_path() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
 fn workspace_root() -> PathBuf {
@@ -48,6 +59,19 @@ fn run(args: &[String]) -> Result<ExitCode> {
     match command.as_str() {
         "generate" => generate_command(rest),
         "bump" => bump_command(rest),
+        "build-cost" => build_cost::build_cost(&workspace_root()).map(|()| ExitCode::SUCCESS),
+        "soak-tests" => {
+            let runs: u32 = match rest {
+                [n] => n.parse().context("soak-tests takes a number of runs")?,
+                _ => bail!("{USAGE}"),
+            };
+            let all_green = soak::soak(&workspace_root(), runs)?;
+            Ok(if all_green {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -197,19 +221,18 @@ fn verify_compiles(root: &Path) -> Result<()> {
 }
 
 fn check_once(root: &Path, features: &str) -> Result<()> {
-    let output =
-        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args([
-                "check",
-                "-p",
-                "pandadoc-api",
-                features,
-                "--message-format",
-                "short",
-            ])
-            .current_dir(root)
-            .output()
-            .context("cannot run cargo check")?;
+    let output = std::process::Command::new(cargo_path())
+        .args([
+            "check",
+            "-p",
+            "pandadoc-api",
+            features,
+            "--message-format",
+            "short",
+        ])
+        .current_dir(root)
+        .output()
+        .context("cannot run cargo check")?;
     let stderr = String::from_utf8_lossy(&output.stderr);
     let warnings: Vec<&str> = stderr
         .lines()
