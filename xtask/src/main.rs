@@ -5,6 +5,7 @@
 //! cargo xtask generate --check                exit 1 with a diff when the committed file is stale
 //! cargo xtask generate --spec PATH --out DIR  generate a standalone crate from any spec file
 //! cargo xtask bump PATH                       vendor a new spec, regenerate, report the changes
+//! cargo xtask cut FULL.json OPERATION_ID...  print a spec of those operations and what they reach
 //! cargo xtask soak-tests N                    run the test suite N times under load
 //! cargo xtask build-cost                      cold build time of pandadoc-api-ext vs its plain stack
 //! ```
@@ -12,6 +13,7 @@
 mod build_cost;
 mod bump;
 mod features;
+mod fragment;
 mod generate;
 mod harness;
 mod normalize;
@@ -26,6 +28,7 @@ const USAGE: &str = "usage:
   cargo xtask generate [--check] [--no-verify]
   cargo xtask generate --spec PATH --out DIR
   cargo xtask bump PATH [--no-verify]
+  cargo xtask cut FULL.json OPERATION_ID...
   cargo xtask soak-tests N
   cargo xtask build-cost";
 
@@ -60,6 +63,18 @@ fn run(args: &[String]) -> Result<ExitCode> {
         "generate" => generate_command(rest),
         "bump" => bump_command(rest),
         "build-cost" => build_cost::build_cost(&workspace_root()).map(|()| ExitCode::SUCCESS),
+        "cut" => {
+            let [path, ids @ ..] = rest else {
+                bail!("{USAGE}")
+            };
+            if ids.is_empty() {
+                bail!("cut needs at least one operationId\n{USAGE}");
+            }
+            let spec = generate::load(Path::new(path))?;
+            let cut = fragment::cut(&spec.json, ids)?;
+            println!("{}", serde_json::to_string_pretty(&cut)?);
+            Ok(ExitCode::SUCCESS)
+        }
         "soak-tests" => {
             let runs: u32 = match rest {
                 [n] => n.parse().context("soak-tests takes a number of runs")?,

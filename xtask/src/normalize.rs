@@ -16,6 +16,7 @@
 //! | [`object_type_from_properties`] | a schema with `properties` but no `type` is an object |
 //! | [`open_string_enums`] | a closed enum fails the whole response when the server adds a value |
 //! | [`tolerate_unknown_fields`] | `additionalProperties: false` fails a response when the server adds a field |
+//! | [`titles_never_rename`] | a `title` equal to a component's name made typify emit two types of that name |
 
 use std::collections::BTreeSet;
 
@@ -26,6 +27,7 @@ type Rule = fn(&mut Value);
 
 /// The rules, in the order they run.
 pub const RULES: &[(&str, Rule)] = &[
+    ("titles_never_rename", titles_never_rename),
     ("json_media_types", json_media_types),
     ("one_request_media_type", one_request_media_type),
     ("one_response_type_per_class", one_response_type_per_class),
@@ -619,6 +621,31 @@ pub fn tolerate_unknown_fields(spec: &mut Value) {
     for_each_schema(spec, &mut |schema, _| {
         if schema.get("additionalProperties") == Some(&Value::Bool(false)) {
             schema.remove("additionalProperties");
+        }
+    });
+}
+
+/// **Rule: a `title` never names a type twice.**
+///
+/// typify names a type after its schema's `title` where there is one. A component schema that
+/// is `nullable: true` becomes `struct X(Option<XInner>)`, but when its `title` is `X` (its own
+/// name, as in PandaDoc's releases from 7.30 on) the inner type is named `X` too: two types of
+/// one name, and the crate does not compile. An inline schema titled like a component collides
+/// the same way. A `title` is documentation, and the component's name already names the type, so
+/// a `title` equal to (the Rust spelling of) a component schema's name is dropped.
+pub fn titles_never_rename(spec: &mut Value) {
+    let names: BTreeSet<String> = spec
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|schemas| schemas.keys())
+        .map(|name| name.to_upper_camel_case())
+        .collect();
+    for_each_schema(spec, &mut |schema, _| {
+        if let Some(Value::String(title)) = schema.get("title")
+            && names.contains(&title.to_upper_camel_case())
+        {
+            schema.remove("title");
         }
     });
 }

@@ -532,6 +532,30 @@ fn unions_with_object_branches_are_any_json() {
     );
 }
 
+#[test]
+fn titles_equal_to_a_component_name_are_dropped() {
+    let mut spec = json!({ "components": { "schemas": {
+        "Grand_Total": { "title": "GrandTotal", "type": "object", "nullable": true,
+                         "properties": { "amount": { "type": "number" } } },
+        "Doc": { "type": "object", "properties": {
+            "total": { "title": "grand_total", "type": "object" },
+            "kind": { "title": "DocKind", "type": "string" }
+        }}
+    }}});
+    normalize::titles_never_rename(&mut spec);
+    let s = &spec["components"]["schemas"];
+    assert!(s["Grand_Total"].get("title").is_none(), "its own name");
+    assert_eq!(s["Grand_Total"]["nullable"], true, "nullable stays");
+    assert!(
+        s["Doc"]["properties"]["total"].get("title").is_none(),
+        "another component's name"
+    );
+    assert_eq!(
+        s["Doc"]["properties"]["kind"]["title"], "DocKind",
+        "other titles stay"
+    );
+}
+
 // ---- the full published spec ------------------------------------------------------------------
 
 /// Copies `from` into `to` (no `target/`).
@@ -550,41 +574,38 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Generates the whole published PandaDoc spec (116 operations) into a crate, builds it with
-/// `-D warnings` beside copies of `pandadoc-api-ext` and `tests/`, and runs the contract suite
-/// on it: every documented response of every operation through both clients.
-/// `PANDADOC_FULL_SPEC` names another spec file.
-#[test]
-#[ignore = "generates, compiles and runs the contract suite on the full spec (minutes); .ci/run runs it"]
-fn full_spec_generates_compiles_and_passes_the_contract_suite() {
-    let root = crate::workspace_root();
-    let spec_path = std::env::var_os("PANDADOC_FULL_SPEC")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root.join("../shared/specs/pandadoc-openapi-full-7.18.1.json"));
-    let spec = generate::load(&spec_path).unwrap();
-    let operations: usize = spec.json["paths"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|item| {
-            item.as_object()
-                .unwrap()
-                .keys()
-                .filter(|k| {
-                    [
-                        "get", "put", "post", "delete", "patch", "head", "options", "trace",
-                    ]
-                    .contains(&k.as_str())
-                })
-                .count()
+/// The published releases: the full spec(s) in `../shared/specs/` and every file of
+/// `../shared/specs/releases/`, discovered (none is named here). `PANDADOC_SPEC_CORPUS` names
+/// another directory of release files.
+fn release_corpus() -> Vec<std::path::PathBuf> {
+    let shared = crate::workspace_root().join("../shared/specs");
+    let dirs = match std::env::var_os("PANDADOC_SPEC_CORPUS") {
+        Some(dir) => vec![std::path::PathBuf::from(dir)],
+        None => vec![shared.clone(), shared.join("releases")],
+    };
+    let mut files: Vec<std::path::PathBuf> = dirs
+        .iter()
+        .filter_map(|dir| std::fs::read_dir(dir).ok())
+        .flatten()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            name.ends_with(".json") && name.contains("full")
         })
-        .sum();
-    let code = generate::render(&spec, &spec_path.display().to_string()).unwrap();
+        .collect();
+    files.sort();
+    assert!(
+        !files.is_empty(),
+        "no release files in {dirs:?}: the corpus is ../shared/specs beside the workspace"
+    );
+    files
+}
 
-    // A workspace of the generated client with the hand-written crates, as they are here.
-    let work = root.join("target/full-spec");
+/// A workspace of generated clients under `work/ws`: `pandadoc-api-ext`, `tests` and `openapi`
+/// as they are here, `pandadoc-api` left for the caller to write.
+fn corpus_workspace(work: &Path) -> std::path::PathBuf {
+    let root = crate::workspace_root();
     let ws = work.join("ws");
-    let _ = std::fs::remove_dir_all(&ws);
     for dir in ["pandadoc-api-ext", "tests", "openapi"] {
         copy_dir(&root.join(dir), &ws.join(dir));
     }
@@ -603,41 +624,154 @@ fn full_spec_generates_compiles_and_passes_the_contract_suite() {
         .collect::<Vec<_>>()
         .join("\n");
     std::fs::write(ws.join("Cargo.toml"), manifest).unwrap();
-    generate::write_crate(&spec, &ws.join("pandadoc-api"), &code, false).unwrap();
+    ws
+}
 
-    let out = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args([
-            "test",
-            "-q",
-            "-p",
-            "pandadoc-contract-tests",
-            "--test",
-            "contract",
-        ])
-        .current_dir(&ws)
-        .env("CARGO_TARGET_DIR", work.join("target"))
-        .env("RUSTFLAGS", "-D warnings")
-        .env("PANDADOC_CONTRACT_SPEC", &spec_path)
-        .output()
+/// Generates every release of the corpus into a crate, builds it with `-D warnings` beside
+/// copies of `pandadoc-api-ext` and `tests/`, and runs the contract suite on it: every
+/// documented response of every operation through both clients. Prints a table of the results.
+#[test]
+#[ignore = "generates, compiles and runs the contract suite on every published release (minutes); .ci/run runs it"]
+fn release_corpus_generates_compiles_and_passes_the_contract_suite() {
+    let root = crate::workspace_root();
+    let work = root.join("target/release-corpus");
+    let ws = corpus_workspace(&work);
+    let mut rows = Vec::new();
+    let mut failed = Vec::new();
+    for spec_path in release_corpus() {
+        let started = std::time::Instant::now();
+        let spec = generate::load(&spec_path).unwrap();
+        let operations = crate::fragment::operation_ids(&spec.json).len();
+        let code = generate::render(&spec, &spec_path.display().to_string()).unwrap();
+        generate::write_crate(&spec, &ws.join("pandadoc-api"), &code, false).unwrap();
+        let out = std::process::Command::new(crate::cargo_path())
+            .args([
+                "test",
+                "-q",
+                "-p",
+                "pandadoc-contract-tests",
+                "--test",
+                "contract",
+            ])
+            .current_dir(&ws)
+            .env("CARGO_TARGET_DIR", work.join("target"))
+            .env("RUSTFLAGS", "-D warnings")
+            .env("PANDADOC_CONTRACT_SPEC", &spec_path)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let report: Vec<&str> = stdout
+            .lines()
+            .filter(|l| l.starts_with("contract:"))
+            .collect();
+        let complete = report
+            .iter()
+            .any(|l| l.starts_with(&format!("contract: {operations} operations,")));
+        let name = spec_path.file_name().unwrap().to_string_lossy().to_string();
+        rows.push(format!(
+            "| {name} | {} | {operations} | {:.0} s | {} |",
+            spec.version,
+            started.elapsed().as_secs_f64(),
+            report.join("; ")
+        ));
+        if !out.status.success() || !complete {
+            let failures: Vec<&str> = stdout.lines().filter(|l| l.starts_with("FAILED")).collect();
+            failed.push(format!(
+                "{name}: {}\n{}\n{}",
+                if complete {
+                    "failed"
+                } else {
+                    "not every operation was exercised"
+                },
+                failures.join("\n"),
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .filter(|l| l.starts_with("error"))
+                    .take(20)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ));
+        }
+    }
+    println!("| release | version | operations | generate + build + test | contract |");
+    println!("| --- | --- | ---: | ---: | --- |");
+    println!("{}", rows.join("\n"));
+    assert!(failed.is_empty(), "{}", failed.join("\n\n"));
+}
+
+/// Cuts the vendored spec's operations (with every component they reach) out of each release of
+/// the corpus, bumps a copy of this workspace to that fragment with `bump_workspace`, and runs
+/// the copy's whole `cargo test --workspace`: a bump to a real release needs no hand edit.
+#[test]
+#[ignore = "bumps a copy of the workspace to each release and runs its tests (minutes); .ci/run runs it"]
+fn fragment_bumps_to_every_release_leave_the_workspace_green() {
+    let root = crate::workspace_root();
+    let vendored = generate::load(&root.join(generate::VENDORED_SPEC)).unwrap();
+    let ids = crate::fragment::operation_ids(&vendored.json);
+    let work = root.join("target/fragment-bumps");
+    let ws = work.join("ws");
+    for spec_path in release_corpus() {
+        // The copy is refreshed, not removed: its `target/` (the downstream test's) stays warm.
+        for entry in std::fs::read_dir(&root).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name();
+            if name == "target" || name == ".git" {
+                continue;
+            }
+            if entry.file_type().unwrap().is_dir() {
+                copy_dir(&entry.path(), &ws.join(&name));
+            } else {
+                std::fs::create_dir_all(&ws).unwrap();
+                std::fs::copy(entry.path(), ws.join(&name)).unwrap();
+            }
+        }
+        let name = spec_path.file_name().unwrap().to_string_lossy().to_string();
+        let release = generate::load(&spec_path).unwrap();
+        let fragment = work.join(format!("fragment-{name}"));
+        let cut = crate::fragment::cut(&release.json, &ids).unwrap();
+        std::fs::write(
+            &fragment,
+            serde_json::to_string_pretty(&cut).unwrap() + "\n",
+        )
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let failures: Vec<&str> = stdout.lines().filter(|l| l.starts_with("FAILED")).collect();
-    let report = stdout
-        .lines()
-        .filter(|l| l.starts_with("contract:"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    println!("{report}");
-    assert!(
-        out.status.success(),
-        "{}\n{report}\n{}",
-        failures.join("\n"),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        report.contains(&format!("contract: {operations} operations,")),
-        "every operation is exercised:\n{report}"
-    );
+        let (report, _) = crate::bump_workspace(&ws, &fragment).unwrap();
+        assert!(
+            matches!(drift_of(&ws), Drift::Same),
+            "{name}: drift after bump"
+        );
+        let out = std::process::Command::new(crate::cargo_path())
+            .args(["test", "-q", "--workspace"])
+            .current_dir(&ws)
+            .env("CARGO_TARGET_DIR", work.join("target"))
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        println!(
+            "{name}: bump to {} {}; cargo test --workspace: {}",
+            release.version,
+            if report.contains("### Breaking") {
+                "(breaking changes reported)"
+            } else {
+                ""
+            },
+            if out.status.success() { "green" } else { "RED" }
+        );
+        assert!(
+            out.status.success(),
+            "{name}: the workspace tests fail after the bump:\n{}\n{}",
+            stdout
+                .lines()
+                .filter(|l| l.contains("FAILED") || l.contains("panicked"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .rev()
+                .take(40)
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
 }
 
 // ---- spec bumps ---------------------------------------------------------------------------------
