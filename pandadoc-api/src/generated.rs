@@ -4,7 +4,7 @@
 // Title:      PandaDoc Public API
 // Version:    7.18.2
 // SHA-256:    484242e2fa1683da80b0ccfaa62edfb6833e0bbac5d9844459cd4d60f44b7147
-// Generator:  progenitor, after the normalization rules of xtask/src/normalize.rs
+// Generator:  progenitor, after the normalization rules of xtask/src/normalize/
 // Regenerate: cargo xtask generate
 
 /// `info.title` of the spec this client was generated from.

@@ -125,7 +125,7 @@ pub fn render(spec: &Spec, source: &str) -> Result<String> {
          // Title:      {}\n\
          // Version:    {}\n\
          // SHA-256:    {}\n\
-         // Generator:  progenitor, after the normalization rules of xtask/src/normalize.rs\n\
+         // Generator:  progenitor, after the normalization rules of xtask/src/normalize/\n\
          // Regenerate: cargo xtask generate\n\n",
         one_line(&spec.title),
         one_line(&spec.version),

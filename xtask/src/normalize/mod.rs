@@ -1,0 +1,60 @@
+//! Normalization of an OpenAPI 3.0 document before progenitor sees it.
+//!
+//! The vendored spec is never edited: these rules rewrite an in-memory copy, deterministically
+//! (same input, same output; maps keep the document's order). Each rule is general: it names no
+//! operation, path or schema of PandaDoc's, and applies to any number of operations and statuses.
+//! They run in the order of [`RULES`]; each is documented on its function, in a file of its
+//! family with its fixture tests beside it.
+//!
+//! | rule | why |
+//! | --- | --- |
+//! | [`json_media_types`] | progenitor types only `application/json` bodies and panics on `encoding` |
+//! | [`one_request_media_type`] | progenitor panics on several request media types and refuses multipart |
+//! | [`one_response_type_per_class`] | progenitor gives every status of a class the first one's type, or panics |
+//! | [`date_time_spelling`] | `format: datetime` would leave a timestamp untyped |
+//! | [`flatten_all_of`] | typify makes an uninhabitable type of an `allOf` whose members disagree |
+//! | [`object_unions_as_json`] | typify's `anyOf`/`oneOf` of objects drop or mix up fields |
+//! | [`object_type_from_properties`] | a schema with `properties` but no `type` is an object |
+//! | [`open_string_enums`] | a closed enum fails the whole response when the server adds a value |
+//! | [`tolerate_unknown_fields`] | `additionalProperties: false` fails a response when the server adds a field |
+//! | [`titles_never_rename`] | a `title` equal to a component's name made typify emit two types of that name |
+
+use serde_json::Value;
+
+mod media;
+mod names;
+mod objects;
+mod responses;
+mod scalars;
+mod walk;
+
+pub use media::{json_media_types, one_request_media_type};
+pub use names::titles_never_rename;
+pub use objects::{
+    flatten_all_of, object_type_from_properties, object_unions_as_json, tolerate_unknown_fields,
+};
+pub use responses::one_response_type_per_class;
+pub use scalars::{date_time_spelling, open_string_enums};
+
+type Rule = fn(&mut Value);
+
+/// The rules, in the order they run.
+pub const RULES: &[(&str, Rule)] = &[
+    ("titles_never_rename", titles_never_rename),
+    ("json_media_types", json_media_types),
+    ("one_request_media_type", one_request_media_type),
+    ("one_response_type_per_class", one_response_type_per_class),
+    ("date_time_spelling", date_time_spelling),
+    ("flatten_all_of", flatten_all_of),
+    ("object_unions_as_json", object_unions_as_json),
+    ("object_type_from_properties", object_type_from_properties),
+    ("open_string_enums", open_string_enums),
+    ("tolerate_unknown_fields", tolerate_unknown_fields),
+];
+
+/// Applies every rule of [`RULES`] to `spec`, in order.
+pub fn normalize(spec: &mut Value) {
+    for (_, rule) in RULES {
+        rule(spec);
+    }
+}

@@ -1,0 +1,135 @@
+//! Scalars: `date-time` spelled right, string enums open.
+
+use serde_json::{Map, Value, json};
+
+use super::walk::*;
+
+/// **Rule: `format` misspellings of `date-time` are `date-time`.**
+///
+/// `datetime`, `date_time` and `dateTime` (seen in the wild) would leave a timestamp a plain
+/// string; spelled right, it is a typed UTC date-time like every other.
+pub fn date_time_spelling(spec: &mut Value) {
+    for_each_schema(spec, &mut |schema, _| {
+        if let Some(Value::String(format)) = schema.get("format")
+            && matches!(
+                format.as_str(),
+                "datetime" | "date_time" | "dateTime" | "DateTime"
+            )
+        {
+            schema.insert("format".into(), json!("date-time"));
+        }
+    });
+}
+
+/// **Rule: string enums are open.**
+///
+/// A server adds enum values without a new API version; a client with a closed enum then fails
+/// the whole response for one new value (a future `status: "pending"` would lose every record
+/// of the page). Every `type: string` schema with an `enum` becomes
+/// `oneOf: [<Name>Known (the declared values), <Name>Unknown (any string)]`. progenitor makes
+/// that an untagged Rust enum `<Name> { Known(<Name>Known), Unknown(String) }`: declared values
+/// decode to `Known`, any other string to `Unknown` with its text kept. `<Name>` follows
+/// typify's naming (schema name, then each property name, `Item` for array items). `null`
+/// values and `nullable` are dropped from the enum: typify would wrap a nullable `oneOf` in a
+/// newtype of the same name, and an optional property (`Option<_>` in Rust) takes `null` as
+/// `None` anyway. Parameters and request bodies are left closed: what the client sends is
+/// checked against what the spec declares.
+pub fn open_string_enums(spec: &mut Value) {
+    for_each_response_schema(spec, &mut |schema, name| {
+        let is_string = schema.get("type").and_then(Value::as_str) == Some("string");
+        let Some(values) = schema.get("enum").and_then(Value::as_array).cloned() else {
+            return;
+        };
+        if !is_string {
+            return;
+        }
+        let known: Vec<Value> = values.iter().filter(|v| !v.is_null()).cloned().collect();
+        let mut known_schema = Map::new();
+        known_schema.insert("title".into(), json!(format!("{name}Known")));
+        for (key, value) in schema.iter() {
+            if !matches!(
+                key.as_str(),
+                "description" | "example" | "nullable" | "default" | "enum"
+            ) {
+                known_schema.insert(key.clone(), value.clone());
+            }
+        }
+        known_schema.insert("enum".into(), Value::Array(known));
+        let mut unknown = json!({ "title": format!("{name}Unknown"), "type": "string" });
+        if let Some(format) = schema.get("format") {
+            unknown["format"] = format.clone();
+        }
+        let mut open = Map::new();
+        for key in ["description", "example"] {
+            if let Some(value) = schema.get(key) {
+                open.insert(key.into(), value.clone());
+            }
+        }
+        open.insert(
+            "oneOf".into(),
+            json!([Value::Object(known_schema), unknown]),
+        );
+        *schema = open;
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn date_time_misspellings_are_corrected() {
+        let mut spec = json!({ "components": { "schemas": { "A": { "type": "object", "properties": {
+            "a": { "type": "string", "format": "datetime" },
+            "b": { "type": "string", "format": "date" }
+        }}}}});
+        date_time_spelling(&mut spec);
+        let props = &spec["components"]["schemas"]["A"]["properties"];
+        assert_eq!(
+            (props["a"]["format"].as_str(), props["b"]["format"].as_str()),
+            (Some("date-time"), Some("date"))
+        );
+    }
+
+    #[test]
+    fn string_enums_in_responses_become_open() {
+        let mut spec = json!({
+            "paths": { "/x": { "get": {
+                "operationId": "getX",
+                "parameters": [{ "name": "order", "in": "query", "schema": { "type": "string", "enum": ["asc", "desc"] } }],
+                "responses": {}
+            }}},
+            "components": { "schemas": {
+                "Item": { "type": "object", "properties": {
+                    "status": { "type": "string", "enum": ["on", "off", null], "description": "d" },
+                    "tags": { "type": "array", "items": { "type": "string", "enum": ["a"] } }
+                }}
+            }}
+        });
+        open_string_enums(&mut spec);
+        let status = &spec["components"]["schemas"]["Item"]["properties"]["status"];
+        assert_eq!(status["description"], "d");
+        assert!(
+            status.get("nullable").is_none(),
+            "null is dropped: Option<_> takes it"
+        );
+        assert_eq!(
+            status["oneOf"][0],
+            json!({ "title": "ItemStatusKnown", "type": "string", "enum": ["on", "off"] })
+        );
+        assert_eq!(
+            status["oneOf"][1],
+            json!({ "title": "ItemStatusUnknown", "type": "string" })
+        );
+        let tags = &spec["components"]["schemas"]["Item"]["properties"]["tags"]["items"];
+        assert_eq!(tags["oneOf"][0]["title"], "ItemTagsItemKnown");
+        let param = &spec["paths"]["/x"]["get"]["parameters"][0]["schema"];
+        assert_eq!(
+            param["enum"],
+            json!(["asc", "desc"]),
+            "parameters stay closed"
+        );
+    }
+}
