@@ -222,6 +222,12 @@ fn release_corpus() -> Vec<std::path::PathBuf> {
     files
 }
 
+/// The target directory of the corpus and fragment-bump tests: one, so that the dependencies
+/// they share are compiled once.
+fn shared_target() -> std::path::PathBuf {
+    crate::workspace_root().join("target/release-corpus/target")
+}
+
 /// A workspace of generated clients under `work/ws`: `pandadoc-api-ext`, `tests` and `openapi`
 /// as they are here, `pandadoc-api` left for the caller to write.
 fn corpus_workspace(work: &Path) -> std::path::PathBuf {
@@ -275,7 +281,7 @@ fn release_corpus_generates_compiles_and_passes_the_contract_suite() {
                 "contract",
             ])
             .current_dir(&ws)
-            .env("CARGO_TARGET_DIR", work.join("target"))
+            .env("CARGO_TARGET_DIR", shared_target())
             .env("RUSTFLAGS", "-D warnings")
             .env("PANDADOC_CONTRACT_SPEC", &spec_path)
             .output()
@@ -363,7 +369,9 @@ fn fragment_bumps_to_every_release_leave_the_workspace_green() {
         let out = std::process::Command::new(crate::cargo_path())
             .args(["test", "-q", "--workspace"])
             .current_dir(&ws)
-            .env("CARGO_TARGET_DIR", work.join("target"))
+            .env("CARGO_TARGET_DIR", shared_target())
+            // As in the corpus test: the same flags keep the shared artifacts valid.
+            .env("RUSTFLAGS", "-D warnings")
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);

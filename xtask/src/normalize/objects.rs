@@ -109,10 +109,15 @@ pub(super) fn object_view(schema: &Value, components: &Value, depth: usize) -> O
     }
     let schema = resolve(schema, components);
     if let Some(members) = schema.get("allOf").and_then(Value::as_array) {
-        let objects: Option<Vec<Value>> = members
+        let mut objects: Option<Vec<Value>> = members
             .iter()
             .map(|m| object_view(m, components, depth + 1))
             .collect();
+        // Properties declared beside the `allOf` belong to the object too.
+        if let (Some(objects), Some(own)) = (&mut objects, schema.get("properties")) {
+            objects.push(json!({ "type": "object", "properties": own,
+                                 "required": schema.get("required").cloned().unwrap_or(json!([])) }));
+        }
         return Some(merge_objects(
             &objects?,
             true,

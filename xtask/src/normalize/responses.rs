@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use super::objects::merge_objects;
+use super::objects::{merge_objects, object_view};
 use super::walk::*;
 
 /// **Rule: one response type per class.**
@@ -112,7 +112,16 @@ pub fn one_response_type_per_class(spec: &mut Value) {
             let schema = if shapes.len() == 1 {
                 bodies[0].clone()
             } else {
-                union_of_objects(&bodies, &statuses)
+                // Each body as the one object it stands for (`allOf`s merged), so that the
+                // union keeps the fields of every member.
+                let objects: Vec<Value> = json
+                    .iter()
+                    .zip(&bodies)
+                    .map(|((_, _, s), body)| {
+                        object_view(s, &components, 0).unwrap_or_else(|| body.clone())
+                    })
+                    .collect();
+                union_of_objects(&objects, &statuses)
             };
             added.push((name.clone(), schema));
             for (status, mut response, _) in json {
@@ -332,6 +341,26 @@ mod tests {
             r.get("default").is_none() && r.get("4XX").is_some() && r.get("5XX").is_some(),
             "default beside 2xx is 4XX and 5XX"
         );
+    }
+
+    #[test]
+    fn an_all_of_error_body_brings_every_member_into_the_union() {
+        let mut spec = op_with_errors(json!({
+            "401": { "$ref": "#/components/responses/401" },
+            "423": { "description": "locked", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Locked" } } } }
+        }));
+        spec["components"]["schemas"] = json!({
+            "LockInfo": { "type": "object", "properties": { "locked_by": { "type": "string" } } },
+            "Locked": { "type": "object", "allOf": [
+                { "$ref": "#/components/schemas/LockInfo" },
+                { "type": "object", "properties": { "type": { "type": "string" } } }
+            ]}
+        });
+        one_response_type_per_class(&mut spec);
+        let union = &spec["components"]["schemas"]["ListThingsError"]["properties"];
+        for field in ["type", "detail", "locked_by"] {
+            assert!(union.get(field).is_some(), "{field} in {union}");
+        }
     }
 
     #[test]
