@@ -197,11 +197,12 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// The published releases: the full spec(s) in `../shared/specs/` and every file of
 /// `../shared/specs/releases/`, discovered (none is named here). `PANDADOC_SPEC_CORPUS` names
-/// another directory of release files.
+/// another directory of release files (relative to the workspace root).
 fn release_corpus() -> Vec<std::path::PathBuf> {
     let shared = crate::workspace_root().join("../shared/specs");
     let dirs = match std::env::var_os("PANDADOC_SPEC_CORPUS") {
-        Some(dir) => vec![std::path::PathBuf::from(dir)],
+        // Relative to the workspace root, as `.ci/run` writes it.
+        Some(dir) => vec![crate::workspace_root().join(dir)],
         None => vec![shared.clone(), shared.join("releases")],
     };
     let mut files: Vec<std::path::PathBuf> = dirs
