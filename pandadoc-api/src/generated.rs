@@ -810,6 +810,9 @@ pub mod harness {
         pub path: &'static str,
         /// Whether the method is idempotent (safe to retry).
         pub idempotent: bool,
+        /// Whether success bodies are handed over as raw bytes (`ByteStream`), as for
+        /// an operation whose successes are of mixed kinds (JSON and no content).
+        pub raw_success: bool,
     }
     /// Every operation of the spec the client was generated from.
     pub const OPERATIONS: &[Operation] = &[
@@ -818,6 +821,7 @@ pub mod harness {
             method: "get",
             path: "/public/v1/sms-opt-outs",
             idempotent: true,
+            raw_success: false,
         },
     ];
     /// A result with its typed bodies erased to JSON.
@@ -846,6 +850,38 @@ pub mod harness {
     }
     fn stream(_: ByteStream) -> Value {
         Value::String("<byte stream>".into())
+    }
+    /// Raw bytes as the JSON they hold, else as text (nothing is decoded by the client).
+    fn bytes_value(body: &[u8]) -> Value {
+        serde_json::from_slice(body)
+            .unwrap_or_else(|_| Value::String(
+                String::from_utf8_lossy(body).into_owned(),
+            ))
+    }
+    /// `erase` for a raw success body: the stream is read to its end.
+    async fn erase_stream<E>(
+        result: Result<ResponseValue<ByteStream>, Error<E>>,
+        err: fn(E) -> Value,
+    ) -> Erased {
+        match result {
+            Ok(v) => {
+                let (status, headers) = (v.status(), v.headers().clone());
+                let mut stream = v.into_inner().into_inner();
+                let mut body = Vec::new();
+                while let Some(chunk) = std::future::poll_fn(|cx| {
+                        futures_core::Stream::poll_next(stream.as_mut(), cx)
+                    })
+                    .await
+                {
+                    match chunk {
+                        Ok(bytes) => body.extend_from_slice(&bytes),
+                        Err(e) => return Err(Error::ResponseBodyError(e)),
+                    }
+                }
+                Ok(ResponseValue::new(bytes_value(&body), status, headers))
+            }
+            Err(e) => erase::<(), E>(Err(e), |()| Value::Null, err),
+        }
     }
     fn erase<T, E>(
         result: Result<ResponseValue<T>, Error<E>>,

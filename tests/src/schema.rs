@@ -57,9 +57,13 @@ fn generate(spec: &Spec, schema: &Value, rng: &mut fastrand::Rng, depth: usize) 
     if let Some(parts) = schema.get("allOf").and_then(Value::as_array) {
         let (mut a, mut b) = (Map::new(), Map::new());
         for part in parts {
-            if let (Value::Object(x), Value::Object(y)) = generate(spec, part, rng, depth + 1) {
-                a.extend(x);
-                b.extend(y);
+            match generate(spec, part, rng, depth + 1) {
+                (Value::Object(x), Value::Object(y)) => {
+                    a.extend(x);
+                    b.extend(y);
+                }
+                // An `allOf` of a scalar (a `$ref` with siblings, like `nullable`): that value.
+                scalar => return scalar,
             }
         }
         return (Value::Object(a), Value::Object(b));

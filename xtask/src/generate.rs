@@ -202,9 +202,11 @@ uuid = {{ version = "1", features = ["serde"] }}
 regress = "0.10"
 chrono = {{ version = "0.4", default-features = false, features = ["serde", "clock", "std"] }}
 
+futures-core = {{ version = "0.3", optional = true }}
+
 [features]
 schemars = ["dep:schemars"]
-harness = ["schemars"]
+harness = ["schemars", "dep:futures-core"]
 "#,
         title = spec.title.replace('"', "'"),
         version = spec.version.replace('"', "'"),

@@ -36,7 +36,8 @@ pub fn harness(spec: &Value, client: &syn::File) -> Result<TokenStream> {
             method.as_str(),
             "get" | "head" | "put" | "delete" | "options" | "trace"
         );
-        quote! { Operation { id: #id, method: #method, path: #path, idempotent: #idempotent } }
+        let raw_success = is_stream(&op.success);
+        quote! { Operation { id: #id, method: #method, path: #path, idempotent: #idempotent, raw_success: #raw_success } }
     });
     let send_arms = ops.iter().map(|op| {
         let (id, fn_name) = (&op.id, &op.fn_name);
@@ -50,14 +51,20 @@ pub fn harness(spec: &Value, client: &syn::File) -> Result<TokenStream> {
                 quote! { if let Some(v) = arg::<#ty>(args, #name)? { b = b.#setter(v); } }
             }
         });
-        let erase_ok = erase_fn(&op.success, true);
         let erase_err = erase_fn(&op.error, false);
+        // A raw success body is read to its end, so that the suite sees every byte delivered.
+        let erased = if is_stream(&op.success) {
+            quote! { erase_stream(b.send().await, #erase_err).await }
+        } else {
+            let erase_ok = erase_fn(&op.success, true);
+            quote! { erase(b.send().await, #erase_ok, #erase_err) }
+        };
         quote! {
             #id => {
                 #[allow(unused_mut)]
                 let mut b = client.#fn_name();
                 #(#sets)*
-                Ok(erase(b.send().await, #erase_ok, #erase_err))
+                Ok(#erased)
             }
         }
     });
@@ -93,6 +100,9 @@ pub fn harness(spec: &Value, client: &syn::File) -> Result<TokenStream> {
                 pub path: &'static str,
                 /// Whether the method is idempotent (safe to retry).
                 pub idempotent: bool,
+                /// Whether success bodies are handed over as raw bytes (`ByteStream`), as for
+                /// an operation whose successes are of mixed kinds (JSON and no content).
+                pub raw_success: bool,
             }
 
             /// Every operation of the spec the client was generated from.
@@ -123,6 +133,35 @@ pub fn harness(spec: &Value, client: &syn::File) -> Result<TokenStream> {
 
             fn stream(_: ByteStream) -> Value {
                 Value::String("<byte stream>".into())
+            }
+
+            /// Raw bytes as the JSON they hold, else as text (nothing is decoded by the client).
+            fn bytes_value(body: &[u8]) -> Value {
+                serde_json::from_slice(body)
+                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
+            }
+
+            /// `erase` for a raw success body: the stream is read to its end.
+            async fn erase_stream<E>(result: Result<ResponseValue<ByteStream>, Error<E>>, err: fn(E) -> Value) -> Erased {
+                match result {
+                    Ok(v) => {
+                        let (status, headers) = (v.status(), v.headers().clone());
+                        let mut stream = v.into_inner().into_inner();
+                        let mut body = Vec::new();
+                        while let Some(chunk) = std::future::poll_fn(|cx| {
+                            futures_core::Stream::poll_next(stream.as_mut(), cx)
+                        })
+                        .await
+                        {
+                            match chunk {
+                                Ok(bytes) => body.extend_from_slice(&bytes),
+                                Err(e) => return Err(Error::ResponseBodyError(e)),
+                            }
+                        }
+                        Ok(ResponseValue::new(bytes_value(&body), status, headers))
+                    }
+                    Err(e) => erase::<(), E>(Err(e), |()| Value::Null, err),
+                }
             }
 
             fn erase<T, E>(
@@ -200,9 +239,12 @@ fn erase_fn(ty: &syn::Type, _ok: bool) -> TokenStream {
     }
 }
 
-/// A stream or `()` (no content) takes any body: the client does not decode it.
+/// `()` (no content) takes any body: the client does not decode it. A stream hands the bytes
+/// over as they came.
 fn decode_expr(ty: &syn::Type) -> TokenStream {
-    if is_stream(ty) || quote!(#ty).to_string() == "()" {
+    if is_stream(ty) {
+        quote! { Ok(bytes_value(body)) }
+    } else if quote!(#ty).to_string() == "()" {
         quote! { Ok(Value::Null) }
     } else {
         quote! { roundtrip::<#ty>(body) }
@@ -211,7 +253,8 @@ fn decode_expr(ty: &syn::Type) -> TokenStream {
 
 fn schema_expr(ty: &syn::Type) -> TokenStream {
     if is_stream(ty) {
-        quote! { schemars::schema_for!(()) }
+        // Any bytes: no narrower than whatever the spec declares.
+        quote! { schemars::schema_for!(serde_json::Value) }
     } else {
         quote! { schemars::schema_for!(#ty) }
     }

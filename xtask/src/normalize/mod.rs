@@ -12,6 +12,7 @@
 //! | [`one_request_media_type`] | progenitor panics on several request media types and refuses multipart |
 //! | [`one_response_type_per_class`] | progenitor gives every status of a class the first one's type, or panics |
 //! | [`date_time_spelling`] | `format: datetime` would leave a timestamp untyped |
+//! | [`lenient_strings`] | a response string of another length or pattern failed the whole response |
 //! | [`flatten_all_of`] | typify makes an uninhabitable type of an `allOf` whose members disagree |
 //! | [`object_unions_as_json`] | typify's `anyOf`/`oneOf` of objects drop or mix up fields |
 //! | [`object_type_from_properties`] | a schema with `properties` but no `type` is an object |
@@ -34,7 +35,7 @@ pub use objects::{
     flatten_all_of, object_type_from_properties, object_unions_as_json, tolerate_unknown_fields,
 };
 pub use responses::one_response_type_per_class;
-pub use scalars::{date_time_spelling, open_string_enums};
+pub use scalars::{date_time_spelling, lenient_strings, open_string_enums};
 
 type Rule = fn(&mut Value);
 
@@ -45,6 +46,7 @@ pub const RULES: &[(&str, Rule)] = &[
     ("one_request_media_type", one_request_media_type),
     ("one_response_type_per_class", one_response_type_per_class),
     ("date_time_spelling", date_time_spelling),
+    ("lenient_strings", lenient_strings),
     ("flatten_all_of", flatten_all_of),
     ("object_unions_as_json", object_unions_as_json),
     ("object_type_from_properties", object_type_from_properties),

@@ -73,6 +73,25 @@ pub fn open_string_enums(spec: &mut Value) {
     });
 }
 
+/// **Rule: response strings are read as they come.**
+///
+/// typify turns `minLength`, `maxLength` and `pattern` into a newtype that refuses any other
+/// string. In a response, one identifier a character short then fails the whole page (PandaDoc
+/// declares `locked_by_user_id` exactly 22 characters long from 7.26 on). A client must not
+/// lose records over a server's formatting, so the three keywords are dropped from every string
+/// schema a response can contain, component schemas included: those strings are `String`s.
+/// Parameters keep them (the client checks what it sends); a request body that shares a
+/// component with a response is checked by the server alone.
+pub fn lenient_strings(spec: &mut Value) {
+    for_each_response_schema(spec, &mut |schema, _| {
+        if schema.get("type").and_then(Value::as_str) == Some("string") {
+            for key in ["minLength", "maxLength", "pattern"] {
+                schema.remove(key);
+            }
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -131,5 +150,31 @@ mod tests {
             json!(["asc", "desc"]),
             "parameters stay closed"
         );
+    }
+
+    #[test]
+    fn response_strings_lose_length_and_pattern_and_parameters_keep_them() {
+        let mut spec = json!({
+            "paths": { "/x": { "get": {
+                "operationId": "getX",
+                "parameters": [{ "name": "id", "in": "query",
+                                 "schema": { "type": "string", "minLength": 22, "pattern": "^[a-z]+$" } }],
+                "responses": {}
+            }}},
+            "components": { "schemas": { "Lock": { "type": "object", "properties": {
+                "by": { "type": "string", "minLength": 22, "maxLength": 22, "pattern": "^[A-Za-z0-9]+$",
+                        "description": "d" },
+                "n": { "type": "integer", "minimum": 1 }
+            }}}}
+        });
+        lenient_strings(&mut spec);
+        let by = &spec["components"]["schemas"]["Lock"]["properties"]["by"];
+        assert_eq!(by, &json!({ "type": "string", "description": "d" }));
+        assert_eq!(
+            spec["components"]["schemas"]["Lock"]["properties"]["n"]["minimum"],
+            1
+        );
+        let param = &spec["paths"]["/x"]["get"]["parameters"][0]["schema"];
+        assert_eq!(param["minLength"], 22, "parameters keep their checks");
     }
 }
