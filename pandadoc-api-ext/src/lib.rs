@@ -42,6 +42,7 @@ mod error;
 mod oauth;
 mod retry;
 mod sms_opt_outs;
+pub mod sync;
 mod time_range;
 mod transport;
 

@@ -1,0 +1,335 @@
+//! A gapless, resumable feed of SMS opt-out changes from a checkpoint.
+//!
+//! `GET /public/v1/sms-opt-outs` answers "the latest change of each number inside a window".
+//! [`OptOutSync`] turns that into an at-least-once, ordered feed:
+//!
+//! - It reads windows from the checkpoint up to `now - lag`, each at most `max_window` long, so a
+//!   sync that was down for a month catches up in chunks.
+//! - Consecutive windows overlap by `overlap`, to catch changes the server wrote late. A change
+//!   seen twice (same number, status and `opt_out_changed`) is delivered once within a run.
+//! - Each window's changes go to the caller sorted by `opt_out_changed`. The checkpoint moves
+//!   (compare-and-set, only forward) after the caller accepted them; empty windows move it too.
+//! - Any failure stops the sync with the error, the checkpoint at the last accepted window:
+//!   nothing is ever skipped. Deliveries are idempotent by `(phone_number, opt_out_changed)`.
+//!
+//! ```no_run
+//! use pandadoc_api_ext::Client;
+//! use pandadoc_api_ext::sync::{FileStore, OptOutSync, SyncOptions};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = Client::from_env()?;
+//! let start = chrono::Utc::now() - chrono::TimeDelta::hours(1); // used only without a checkpoint
+//! let mut sync = OptOutSync::new(client, FileStore::new("opt-outs.json"), start, SyncOptions::default());
+//! sync.catch_up(async |batch| {
+//!     for change in &batch.changes {
+//!         println!("{:?} is now {:?}", change.phone_number, change.status); // store it first
+//!     }
+//!     Ok(())
+//! })
+//! .await?;
+//! # Ok(()) }
+//! ```
+
+mod store;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use tracing::Instrument;
+
+pub use store::{Checkpoint, CheckpointStore, FileStore, MemoryStore, StoreError};
+
+use crate::{Client, Error, SmsOptOutChange, TimeRange, Window};
+
+/// How a sync reads windows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyncOptions {
+    lag: TimeDelta,
+    overlap: TimeDelta,
+    max_window: TimeDelta,
+    requests_per_minute: Option<u32>,
+}
+
+impl Default for SyncOptions {
+    /// Lag 30 s, overlap 5 min, windows of at most 24 h, no pacing.
+    fn default() -> Self {
+        Self {
+            lag: TimeDelta::seconds(30),
+            overlap: TimeDelta::minutes(5),
+            max_window: TimeDelta::hours(24),
+            requests_per_minute: None,
+        }
+    }
+}
+
+impl SyncOptions {
+    /// How far behind now a window ends, so that the server has written what it reports.
+    pub fn lag(mut self, lag: TimeDelta) -> Self {
+        self.lag = lag;
+        self
+    }
+
+    /// How much each window re-reads of the one before, for changes written late.
+    pub fn overlap(mut self, overlap: TimeDelta) -> Self {
+        self.overlap = overlap;
+        self
+    }
+
+    /// The longest window (new time per request).
+    pub fn max_window(mut self, max_window: TimeDelta) -> Self {
+        self.max_window = max_window;
+        self
+    }
+
+    /// At most this many requests a minute (sandbox keys allow 10), so that a long catch-up
+    /// paces itself instead of running into 429s.
+    pub fn requests_per_minute(mut self, limit: u32) -> Self {
+        self.requests_per_minute = Some(limit);
+        self
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        let second = TimeDelta::seconds(1);
+        if self.lag < TimeDelta::zero() || self.overlap < TimeDelta::zero() {
+            return Err(Error::invalid_input(
+                "sync: lag and overlap cannot be negative",
+            ));
+        }
+        if self.max_window < second {
+            return Err(Error::invalid_input(
+                "sync: max_window must be at least 1 s",
+            ));
+        }
+        if self.requests_per_minute == Some(0) {
+            return Err(Error::invalid_input(
+                "sync: requests per minute must be above 0",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One window's changes, handed to the caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncBatch {
+    /// The window read.
+    pub window: Window,
+    /// Its changes not yet delivered in this run, sorted by `opt_out_changed` (changes without
+    /// a time come last).
+    pub changes: Vec<SmsOptOutChange>,
+}
+
+/// What one step did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WindowReport {
+    /// The window read.
+    pub window: Window,
+    /// Changes delivered (after dropping those already delivered in this run).
+    pub delivered: usize,
+    /// How far the new checkpoint is behind now.
+    pub behind: TimeDelta,
+}
+
+/// Why a sync stopped. The checkpoint is at the last window the caller accepted.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SyncError {
+    /// The request failed (after the client's retries), or the options are invalid.
+    Api(Error),
+    /// The checkpoint store failed, or another process moved the checkpoint.
+    Store(StoreError),
+    /// The caller did not accept a batch.
+    Rejected(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl fmt::Display for SyncError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Api(e) => write!(f, "{e}"),
+            Self::Store(e) => write!(f, "checkpoint: {e}"),
+            Self::Rejected(e) => write!(f, "the batch was not accepted: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SyncError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Api(e) => Some(e),
+            Self::Store(e) => Some(e),
+            Self::Rejected(e) => Some(e.as_ref()),
+        }
+    }
+}
+
+impl From<Error> for SyncError {
+    fn from(e: Error) -> Self {
+        Self::Api(e)
+    }
+}
+
+impl From<StoreError> for SyncError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+type Seen = (Option<String>, String, Option<DateTime<Utc>>);
+
+/// Reads SMS opt-out changes window by window from a checkpoint; see the [module docs](self).
+pub struct OptOutSync<S> {
+    client: Client,
+    store: S,
+    start: DateTime<Utc>,
+    options: SyncOptions,
+    /// What this run delivered, from the current window's start on.
+    delivered: HashSet<Seen>,
+    last_request: Option<tokio::time::Instant>,
+}
+
+impl<S: fmt::Debug> fmt::Debug for OptOutSync<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OptOutSync")
+            .field("store", &self.store)
+            .field("start", &self.start)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: CheckpointStore> OptOutSync<S> {
+    /// A sync of `client`'s opt-outs into `store`. `start` is where the first run begins when
+    /// the store holds no checkpoint yet; with a checkpoint it is not used.
+    pub fn new(client: Client, store: S, start: DateTime<Utc>, options: SyncOptions) -> Self {
+        Self {
+            client,
+            store,
+            start,
+            options,
+            delivered: HashSet::new(),
+            last_request: None,
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Reads the next window, hands its changes to `deliver` (unless there are none) and moves
+    /// the checkpoint to the window's end once `deliver` returned `Ok`. `Ok(None)` when the
+    /// checkpoint is already at `now - lag` (caught up).
+    pub async fn step<F, E>(&mut self, deliver: F) -> Result<Option<WindowReport>, SyncError>
+    where
+        F: AsyncFnOnce(SyncBatch) -> Result<(), E>,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        self.options.check()?;
+        let second = TimeDelta::seconds(1);
+        let now = self.client.now();
+        let target = (now - self.options.lag)
+            .duration_trunc(second)
+            .unwrap_or(now);
+        let checkpoint = self.store.load().await?;
+        let (watermark, from) = match checkpoint {
+            Some(c) => (c.watermark, c.watermark - self.options.overlap),
+            None => (self.start, self.start),
+        };
+        if watermark >= target {
+            return Ok(None);
+        }
+        let to = (watermark + self.options.max_window).min(target);
+        let from = from.duration_trunc(second).unwrap_or(from);
+        let span = tracing::info_span!(
+            "pandadoc.sync.window",
+            from = %from.to_rfc3339(),
+            to = %to.to_rfc3339(),
+            changes = tracing::field::Empty,
+            behind_s = (now - to).num_seconds(),
+        );
+        async {
+            self.pace().await;
+            let page = self
+                .client
+                .sms_opt_outs(TimeRange::between(from, to))
+                .await?;
+            let mut changes = page.changes;
+            // Stable: the server's order among equal times; changes without a time last.
+            changes.sort_by_key(|c| (c.opt_out_changed.is_none(), c.opt_out_changed));
+            // Drop what this run delivered already (and repeats within the page); remember the
+            // rest only once the caller has accepted it.
+            let mut fresh = HashSet::new();
+            changes.retain(|c| {
+                let key = seen(c);
+                !self.delivered.contains(&key) && fresh.insert(key)
+            });
+            tracing::Span::current().record("changes", changes.len());
+            let delivered = changes.len();
+            if !changes.is_empty() {
+                let batch = SyncBatch {
+                    window: page.window,
+                    changes,
+                };
+                deliver(batch)
+                    .await
+                    .map_err(|e| SyncError::Rejected(e.into()))?;
+                self.delivered.extend(fresh);
+            }
+            let next = Checkpoint { watermark: to };
+            self.store.save(checkpoint.as_ref(), &next).await?;
+            // Only changes of the next window can come again.
+            let next_from = to - self.options.overlap;
+            self.delivered
+                .retain(|(_, _, at)| at.is_none_or(|at| at >= next_from));
+            Ok(Some(WindowReport {
+                window: page.window,
+                delivered,
+                behind: now - to,
+            }))
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Steps until caught up (`now - lag`), calling `deliver` for every non-empty window.
+    /// Returns the number of windows read.
+    pub async fn catch_up<F, E>(&mut self, mut deliver: F) -> Result<usize, SyncError>
+    where
+        F: AsyncFnMut(SyncBatch) -> Result<(), E>,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let mut windows = 0;
+        while self
+            .step(async |batch| deliver(batch).await)
+            .await?
+            .is_some()
+        {
+            windows += 1;
+        }
+        Ok(windows)
+    }
+
+    /// Waits so that requests keep to the configured rate.
+    async fn pace(&mut self) {
+        if let Some(limit) = self.options.requests_per_minute {
+            let gap = Duration::from_secs(60) / limit;
+            if let Some(last) = self.last_request {
+                tokio::time::sleep_until(last + gap).await;
+            }
+        }
+        self.last_request = Some(tokio::time::Instant::now());
+    }
+}
+
+fn seen(change: &SmsOptOutChange) -> Seen {
+    (
+        change.phone_number.clone(),
+        change
+            .status
+            .as_ref()
+            .map_or_else(String::new, |s| s.as_str().to_string()),
+        change.opt_out_changed,
+    )
+}

@@ -1,0 +1,468 @@
+//! The opt-out sync against a simulated PandaDoc: a loopback server holds a truth log of
+//! thousands of changes of hundreds of numbers over several simulated days and answers windows
+//! as the endpoint does (the latest change of each number with `from <= opt_out_changed <= to`),
+//! shows some changes only seconds after their timestamp, and injects 429 / 503 / connection
+//! resets. The sync runs on an injected clock and is "crashed" (its future dropped, a new sync
+//! built on the same store) at points proptest picks. At the end, the latest status of every
+//! number folded from what was delivered equals the truth for every change older than
+//! `now - lag`.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use pandadoc_api_ext::sync::{
+    Checkpoint, CheckpointStore, MemoryStore, OptOutSync, StoreError, SyncError, SyncOptions,
+};
+use pandadoc_api_ext::{Client, Clock, RetryPolicy, SmsOptOutChange};
+use proptest::prelude::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+/// One change of the truth log.
+#[derive(Clone, Debug)]
+struct Change {
+    phone: String,
+    status: &'static str,
+    at: DateTime<Utc>,
+    /// When the server starts to report it (a change written late).
+    visible: DateTime<Utc>,
+}
+
+/// The simulated clock, shared by the server and the client.
+#[derive(Clone)]
+struct SimClock(Arc<Mutex<DateTime<Utc>>>);
+
+impl Clock for SimClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+impl SimClock {
+    fn advance(&self, by: TimeDelta) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// `changes` changes of `numbers` numbers over `days` days; one in three shows up to 120 s
+/// late (more than the lag: only the overlap of the next window catches it).
+fn truth(seed: u64, numbers: usize, changes: usize, days: i64) -> Vec<Change> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let span = days * 86_400;
+    let mut log: Vec<Change> = (0..changes)
+        .map(|_| {
+            let at = t0() + TimeDelta::seconds(rng.i64(0..span));
+            let late = if rng.u8(..3) == 0 {
+                rng.i64(0..=120)
+            } else {
+                0
+            };
+            Change {
+                phone: format!("+1555{:07}", rng.usize(..numbers)),
+                status: if rng.bool() { "opt-out" } else { "opt-in" },
+                at,
+                visible: at + TimeDelta::seconds(late),
+            }
+        })
+        .collect();
+    log.sort_by_key(|c| c.at);
+    log
+}
+
+/// What the server does with the n-th request.
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    None,
+    Throttle,
+    Unavailable,
+    Reset,
+}
+
+struct Server {
+    base_url: String,
+    requests: Arc<AtomicUsize>,
+    /// Notified when request number `crash_at` arrives (the test then drops the sync).
+    crash: Arc<Notify>,
+    crash_at: Arc<Mutex<Option<usize>>>,
+}
+
+fn query_time(query: &str, name: &str) -> Option<DateTime<Utc>> {
+    let raw = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))?;
+    let decoded = raw.replace("%3A", ":").replace("%2B", "+");
+    DateTime::parse_from_rfc3339(&decoded)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The endpoint's answer: the latest visible change of each number inside the window.
+fn answer(log: &[Change], now: DateTime<Utc>, from: DateTime<Utc>, to: DateTime<Utc>) -> String {
+    let mut latest: HashMap<&str, &Change> = HashMap::new();
+    for c in log {
+        if c.at >= from && c.at <= to && c.visible <= now {
+            latest.insert(&c.phone, c); // the log is in time order: the last one wins
+        }
+    }
+    let mut results: Vec<serde_json::Value> = latest
+        .values()
+        .map(|c| {
+            serde_json::json!({
+                "phone_number": c.phone,
+                "status": c.status,
+                "opt_out_changed": c.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            })
+        })
+        .collect();
+    // The server's order is not time order.
+    results.sort_by(|a, b| a["phone_number"].as_str().cmp(&b["phone_number"].as_str()));
+    serde_json::json!({ "results": results }).to_string()
+}
+
+async fn start_server(log: Arc<Vec<Change>>, clock: SimClock, faults: Arc<Vec<Fault>>) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    let requests = Arc::new(AtomicUsize::new(0));
+    let crash = Arc::new(Notify::new());
+    let crash_at = Arc::new(Mutex::new(None));
+    let (r, n, at) = (requests.clone(), crash.clone(), crash_at.clone());
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let (log, clock, faults, requests, crash, crash_at) = (
+                log.clone(),
+                clock.clone(),
+                faults.clone(),
+                r.clone(),
+                n.clone(),
+                at.clone(),
+            );
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                loop {
+                    let mut chunk = [0u8; 4096];
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(k) => buf.extend_from_slice(&chunk[..k]),
+                        }
+                    }
+                    let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+                    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+                    buf.drain(..end);
+                    let number = requests.fetch_add(1, Ordering::SeqCst);
+                    if *crash_at.lock().unwrap() == Some(number) {
+                        crash.notify_one();
+                    }
+                    let target = head.split_whitespace().nth(1).unwrap_or("").to_string();
+                    let query = target.split_once('?').map_or("", |(_, q)| q);
+                    let (status, body) = match faults.get(number).copied().unwrap_or(Fault::None) {
+                        Fault::Reset => return,
+                        Fault::Throttle => (
+                            429,
+                            r#"{"type":"throttled","detail":"Request was throttled. Expected available in 0 seconds."}"#
+                                .to_string(),
+                        ),
+                        Fault::Unavailable => (503, "<html>busy</html>".to_string()),
+                        Fault::None => {
+                            match (
+                                query_time(query, "timestamp_from"),
+                                query_time(query, "timestamp_to"),
+                            ) {
+                                (Some(from), Some(to)) => {
+                                    (200, answer(&log, clock.now(), from, to))
+                                }
+                                _ => (400, r#"{"type":"request_error","detail":"both ends"}"#.into()),
+                            }
+                        }
+                    };
+                    let reply = format!(
+                        "HTTP/1.1 {status} Sim\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if socket.write_all(reply.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    Server {
+        base_url,
+        requests,
+        crash,
+        crash_at,
+    }
+}
+
+fn client(server: &Server, clock: &SimClock) -> Client {
+    Client::builder()
+        .api_key("sim-key")
+        .base_url(&server.base_url)
+        .clock(clock.clone())
+        .retry(
+            RetryPolicy::default()
+                .max_attempts(6)
+                .initial_backoff(Duration::from_millis(1))
+                .max_backoff(Duration::from_millis(2)),
+        )
+        .build()
+        .unwrap()
+}
+
+fn options() -> SyncOptions {
+    SyncOptions::default()
+        .lag(TimeDelta::seconds(30))
+        .overlap(TimeDelta::minutes(5))
+        .max_window(TimeDelta::hours(7))
+}
+
+/// The latest status of each number among `changes` (ties: the later delivery).
+fn fold<'a>(
+    changes: impl IntoIterator<Item = &'a SmsOptOutChange>,
+) -> HashMap<String, (DateTime<Utc>, String)> {
+    let mut latest: HashMap<String, (DateTime<Utc>, String)> = HashMap::new();
+    for c in changes {
+        let (Some(phone), Some(status), Some(at)) = (&c.phone_number, &c.status, c.opt_out_changed)
+        else {
+            panic!("the simulation always sends every field: {c:?}")
+        };
+        let entry = latest
+            .entry(phone.clone())
+            .or_insert((at, status.to_string()));
+        if at >= entry.0 {
+            *entry = (at, status.to_string());
+        }
+    }
+    latest
+}
+
+/// The truth: the latest change of each number at or before `until`.
+fn expected(log: &[Change], until: DateTime<Utc>) -> HashMap<String, (DateTime<Utc>, String)> {
+    let mut latest = HashMap::new();
+    for c in log.iter().filter(|c| c.at <= until) {
+        latest.insert(c.phone.clone(), (c.at, c.status.to_string()));
+    }
+    latest
+}
+
+/// Runs the simulation: the clock moves in `steps` (minutes), a sync catches up after each, and
+/// is dropped when the server receives a request listed in `crashes`.
+async fn simulate(seed: u64, faults: Vec<Fault>, crashes: Vec<usize>, steps: Vec<i64>) {
+    let log = Arc::new(truth(seed, 1000, 4000, 3));
+    let clock = SimClock(Arc::new(Mutex::new(t0())));
+    let server = start_server(log.clone(), clock.clone(), Arc::new(faults)).await;
+    let store = MemoryStore::default();
+    let delivered: Arc<Mutex<Vec<SmsOptOutChange>>> = Arc::default();
+    let mut crashes = crashes.into_iter().peekable();
+    let end = t0() + TimeDelta::days(3) + TimeDelta::hours(1);
+    let mut steps = steps.into_iter().cycle();
+    while clock.now() < end {
+        clock.advance(TimeDelta::minutes(steps.next().unwrap_or(60)).min(end - clock.now()));
+        loop {
+            // A crash point still ahead of the server's request count.
+            let done = server.requests.load(Ordering::SeqCst);
+            while crashes.peek().is_some_and(|&c| c < done) {
+                crashes.next();
+            }
+            *server.crash_at.lock().unwrap() = crashes.peek().copied();
+            let mut sync = OptOutSync::new(client(&server, &clock), store.clone(), t0(), options());
+            let sink = delivered.clone();
+            let run = sync.catch_up(async |batch| {
+                sink.lock().unwrap().extend(batch.changes);
+                Ok::<(), std::convert::Infallible>(())
+            });
+            tokio::select! {
+                result = run => {
+                    match result {
+                        Ok(_) => break,
+                        // Retries ran out on a burst of faults: a new run resumes.
+                        Err(SyncError::Api(e)) if e.is_retryable() => continue,
+                        Err(e) => panic!("the sync failed: {e}"),
+                    }
+                }
+                () = server.crash.notified() => {
+                    crashes.next(); // crashed: the future is dropped; a new sync resumes
+                }
+            }
+        }
+    }
+    let checkpoint = store.load().await.unwrap().expect("a checkpoint");
+    let now = clock.now();
+    assert!(checkpoint.watermark <= now - TimeDelta::seconds(30));
+    assert!(
+        checkpoint.watermark >= now - TimeDelta::seconds(31),
+        "caught up"
+    );
+    let got = fold(delivered.lock().unwrap().iter());
+    let want = expected(&log, checkpoint.watermark);
+    let missing: Vec<_> = want
+        .iter()
+        .filter(|(phone, truth)| got.get(*phone) != Some(truth))
+        .take(5)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "numbers whose latest delivered status is not the truth (of {}): {missing:?}",
+        want.len()
+    );
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "no number delivered that never changed"
+    );
+}
+
+fn fault(n: u8) -> Fault {
+    match n {
+        0 => Fault::Throttle,
+        1 => Fault::Unavailable,
+        2 => Fault::Reset,
+        _ => Fault::None,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn crashes_faults_and_late_writes_lose_no_opt_out(
+        seed in any::<u64>(),
+        faults in prop::collection::vec(0u8..12, 0..200),
+        crashes in prop::collection::btree_set(0usize..200, 0..16),
+        steps in prop::collection::vec(1i64..240, 1..12),
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(simulate(
+            seed,
+            faults.into_iter().map(fault).collect(),
+            crashes.into_iter().collect(),
+            steps,
+        ));
+    }
+}
+
+/// A store that records every watermark it accepted.
+#[derive(Clone, Default)]
+struct Recording {
+    inner: MemoryStore,
+    saved: Arc<Mutex<Vec<DateTime<Utc>>>>,
+}
+
+impl CheckpointStore for Recording {
+    async fn load(&self) -> Result<Option<Checkpoint>, StoreError> {
+        self.inner.load().await
+    }
+    async fn save(
+        &self,
+        expected: Option<&Checkpoint>,
+        new: &Checkpoint,
+    ) -> Result<(), StoreError> {
+        self.inner.save(expected, new).await?;
+        self.saved.lock().unwrap().push(new.watermark);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn two_syncs_sharing_a_store_never_move_it_backwards_nor_skip_a_window() {
+    // Every change at least an hour old (visible) when the replicas run.
+    let log = Arc::new(truth(7, 100, 1500, 2));
+    let clock = SimClock(Arc::new(Mutex::new(
+        t0() + TimeDelta::days(2) + TimeDelta::hours(1),
+    )));
+    let server = start_server(log.clone(), clock.clone(), Arc::new(Vec::new())).await;
+    let store = Recording::default();
+    let options = options().max_window(TimeDelta::hours(3));
+    let mut a = OptOutSync::new(client(&server, &clock), store.clone(), t0(), options);
+    let mut b = OptOutSync::new(client(&server, &clock), store.clone(), t0(), options);
+    let delivered: Arc<Mutex<Vec<SmsOptOutChange>>> = Arc::default();
+    let mut conflicts = 0;
+    loop {
+        // Both read the same checkpoint, both deliver (at least once), then race to save: the
+        // later save must lose.
+        let (sink_a, sink_b) = (delivered.clone(), delivered.clone());
+        let (ra, rb) = tokio::join!(
+            a.step(async |batch| {
+                sink_a.lock().unwrap().extend(batch.changes);
+                Ok::<(), std::convert::Infallible>(())
+            }),
+            b.step(async |batch| {
+                sink_b.lock().unwrap().extend(batch.changes);
+                Ok::<(), std::convert::Infallible>(())
+            }),
+        );
+        let mut progressed = false;
+        for result in [ra, rb] {
+            match result {
+                Ok(Some(_)) => progressed = true,
+                Ok(None) => {}
+                Err(SyncError::Store(StoreError::Conflict { .. })) => conflicts += 1,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        if !progressed {
+            break;
+        }
+    }
+    assert!(
+        conflicts > 0,
+        "the replicas raced and one of them lost each time"
+    );
+    let saved = store.saved.lock().unwrap().clone();
+    assert!(
+        saved.windows(2).all(|w| w[0] < w[1]),
+        "only forward: {saved:?}"
+    );
+    assert!(
+        saved.windows(2).all(|w| w[1] - w[0] <= TimeDelta::hours(3)),
+        "no window skipped"
+    );
+    assert_eq!(saved.first().copied(), Some(t0() + TimeDelta::hours(3)));
+    let watermark = *saved.last().unwrap();
+    assert_eq!(
+        fold(delivered.lock().unwrap().iter()),
+        expected(&log, watermark)
+    );
+}
+
+#[tokio::test]
+async fn a_rejected_batch_leaves_the_checkpoint_and_is_delivered_again() {
+    let log = Arc::new(truth(3, 20, 200, 1));
+    let clock = SimClock(Arc::new(Mutex::new(t0() + TimeDelta::days(1))));
+    let server = start_server(log.clone(), clock.clone(), Arc::new(Vec::new())).await;
+    let store = MemoryStore::default();
+    let mut sync = OptOutSync::new(client(&server, &clock), store.clone(), t0(), options());
+    let err = sync
+        .step(async |_| Err::<(), _>("the database is down"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SyncError::Rejected(_)), "{err}");
+    assert_eq!(store.load().await.unwrap(), None, "not moved");
+    let mut first = Vec::new();
+    sync.step(async |batch| {
+        first = batch.changes;
+        Ok::<(), std::convert::Infallible>(())
+    })
+    .await
+    .unwrap();
+    assert!(!first.is_empty(), "the same changes come again");
+    assert!(
+        first
+            .windows(2)
+            .all(|w| w[0].opt_out_changed <= w[1].opt_out_changed),
+        "sorted by time"
+    );
+}
