@@ -24,7 +24,7 @@
 //!     for change in &batch.changes {
 //!         println!("{:?} is now {:?}", change.phone_number, change.status); // store it first
 //!     }
-//!     Ok(())
+//!     Ok::<(), std::io::Error>(()) // an error here stops the sync; the checkpoint stays
 //! })
 //! .await?;
 //! # Ok(()) }
