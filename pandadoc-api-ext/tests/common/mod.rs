@@ -2,6 +2,8 @@
 //! a client for a mock base URL.
 #![allow(dead_code)]
 
+pub mod sim;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 

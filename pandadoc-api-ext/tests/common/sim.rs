@@ -1,0 +1,231 @@
+//! A simulated `GET /public/v1/sms-opt-outs`: a truth log of changes, answered window by window
+//! as the endpoint does (the latest visible change of each number with
+//! `from <= opt_out_changed <= to`), with injected faults.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use pandadoc_api_ext::Clock;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+/// One change of the truth log.
+#[derive(Clone, Debug)]
+pub struct Change {
+    pub phone: String,
+    pub status: &'static str,
+    pub at: DateTime<Utc>,
+    /// When the server starts to report it (a change written late).
+    pub visible: DateTime<Utc>,
+}
+
+/// The simulated clock, shared by the server and the client.
+#[derive(Clone)]
+pub struct SimClock(pub Arc<Mutex<DateTime<Utc>>>);
+
+impl Clock for SimClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+impl SimClock {
+    pub fn advance(&self, by: TimeDelta) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+pub fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// `changes` changes of `numbers` numbers over `days` days from `start`; one in three shows up
+/// to 120 s late (more than the lag: only the overlap of the next window catches it).
+pub fn truth(
+    seed: u64,
+    start: DateTime<Utc>,
+    numbers: usize,
+    changes: usize,
+    days: i64,
+) -> Vec<Change> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let span = days * 86_400;
+    let mut log: Vec<Change> = (0..changes)
+        .map(|_| {
+            let at = start + TimeDelta::seconds(rng.i64(0..span));
+            let late = if rng.u8(..3) == 0 {
+                rng.i64(0..=120)
+            } else {
+                0
+            };
+            Change {
+                phone: format!("+1555{:07}", rng.usize(..numbers)),
+                status: if rng.bool() { "opt-out" } else { "opt-in" },
+                at,
+                visible: at + TimeDelta::seconds(late),
+            }
+        })
+        .collect();
+    log.sort_by_key(|c| c.at);
+    log
+}
+
+/// What the server does with the n-th request.
+#[derive(Clone, Copy, Debug)]
+pub enum Fault {
+    None,
+    Throttle,
+    Unavailable,
+    Reset,
+}
+
+pub struct Server {
+    pub base_url: String,
+    /// Requests received.
+    pub requests: Arc<AtomicUsize>,
+    /// Notified when request number `crash_at` arrives (the test then drops the sync).
+    pub crash: Arc<Notify>,
+    pub crash_at: Arc<Mutex<Option<usize>>>,
+    /// Request number `hang_at` is never answered (after `crash` is notified).
+    pub hang_at: Arc<Mutex<Option<usize>>>,
+}
+
+pub fn query_time(query: &str, name: &str) -> Option<DateTime<Utc>> {
+    let raw = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))?;
+    let decoded = raw.replace("%3A", ":").replace("%2B", "+");
+    DateTime::parse_from_rfc3339(&decoded)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The endpoint's answer: the latest visible change of each number inside the window.
+pub fn answer(
+    log: &[Change],
+    now: DateTime<Utc>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> String {
+    let mut latest: HashMap<&str, &Change> = HashMap::new();
+    for c in log {
+        if c.at >= from && c.at <= to && c.visible <= now {
+            latest.insert(&c.phone, c); // the log is in time order: the last one wins
+        }
+    }
+    let mut results: Vec<serde_json::Value> = latest
+        .values()
+        .map(|c| {
+            serde_json::json!({
+                "phone_number": c.phone,
+                "status": c.status,
+                "opt_out_changed": c.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            })
+        })
+        .collect();
+    // The server's order is not time order.
+    results.sort_by(|a, b| a["phone_number"].as_str().cmp(&b["phone_number"].as_str()));
+    serde_json::json!({ "results": results }).to_string()
+}
+
+/// A loopback server answering `GET /public/v1/sms-opt-outs` windows from `log`, as seen at
+/// `clock`'s now, with the n-th request meeting `faults[n]`.
+pub async fn start_server(
+    log: Arc<Vec<Change>>,
+    clock: Arc<dyn Clock>,
+    faults: Arc<Vec<Fault>>,
+) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    let requests = Arc::new(AtomicUsize::new(0));
+    let crash = Arc::new(Notify::new());
+    let crash_at = Arc::new(Mutex::new(None));
+    let hang_at = Arc::new(Mutex::new(None));
+    let (r, n, at, hang) = (
+        requests.clone(),
+        crash.clone(),
+        crash_at.clone(),
+        hang_at.clone(),
+    );
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let (log, clock, faults, requests, crash, crash_at, hang_at) = (
+                log.clone(),
+                clock.clone(),
+                faults.clone(),
+                r.clone(),
+                n.clone(),
+                at.clone(),
+                hang.clone(),
+            );
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                loop {
+                    let mut chunk = [0u8; 4096];
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(k) => buf.extend_from_slice(&chunk[..k]),
+                        }
+                    }
+                    let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+                    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+                    buf.drain(..end);
+                    let number = requests.fetch_add(1, Ordering::SeqCst);
+                    if *crash_at.lock().unwrap() == Some(number) {
+                        crash.notify_one();
+                    }
+                    if *hang_at.lock().unwrap() == Some(number) {
+                        crash.notify_one();
+                        std::future::pending::<()>().await;
+                    }
+                    let target = head.split_whitespace().nth(1).unwrap_or("").to_string();
+                    let query = target.split_once('?').map_or("", |(_, q)| q);
+                    let (status, body) = match faults.get(number).copied().unwrap_or(Fault::None) {
+                        Fault::Reset => return,
+                        Fault::Throttle => (
+                            429,
+                            r#"{"type":"throttled","detail":"Request was throttled. Expected available in 0 seconds."}"#
+                                .to_string(),
+                        ),
+                        Fault::Unavailable => (503, "<html>busy</html>".to_string()),
+                        Fault::None => {
+                            match (
+                                query_time(query, "timestamp_from"),
+                                query_time(query, "timestamp_to"),
+                            ) {
+                                (Some(from), Some(to)) => {
+                                    (200, answer(&log, clock.now(), from, to))
+                                }
+                                _ => (400, r#"{"type":"request_error","detail":"both ends"}"#.into()),
+                            }
+                        }
+                    };
+                    let reply = format!(
+                        "HTTP/1.1 {status} Sim\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if socket.write_all(reply.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    Server {
+        base_url,
+        requests,
+        crash,
+        crash_at,
+        hang_at,
+    }
+}
