@@ -11,6 +11,8 @@
 //! - **Retries** of idempotent requests on throttling, 502/503/504, timeouts and connection
 //!   errors, with jittered exponential backoff ([`RetryPolicy`]).
 //! - **Tracing**: a `pandadoc.request` span per attempt (operation, attempt, status, latency).
+//! - **Sync**: [`sync::OptOutSync`], a gapless, resumable feed of opt-out changes from a
+//!   checkpoint, with compare-and-set [`sync::CheckpointStore`]s.
 //!
 //! ```no_run
 //! use pandadoc_api_ext::{Client, ErrorKind, SmsOptOutStatus, TimeRange};
