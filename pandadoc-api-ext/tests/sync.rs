@@ -281,3 +281,27 @@ async fn a_rejected_batch_leaves_the_checkpoint_and_is_delivered_again() {
         "sorted by time"
     );
 }
+
+#[tokio::test]
+async fn a_rate_limit_spaces_the_requests_of_a_catch_up() {
+    let log = Arc::new(common::sim::truth(9, t0(), 10, 50, 1));
+    let clock = SimClock(Arc::new(Mutex::new(t0() + TimeDelta::hours(4))));
+    let server = start_server(log, Arc::new(clock.clone()), Arc::new(Vec::new())).await;
+    // 600 a minute: 100 ms between requests; four 1-hour windows make three gaps.
+    let options = options()
+        .max_window(TimeDelta::hours(1))
+        .requests_per_minute(600);
+    let mut sync = OptOutSync::new(client(&server, &clock), MemoryStore::default(), t0(), options);
+    let started = std::time::Instant::now();
+    let windows = sync
+        .catch_up(async |_| Ok::<(), std::convert::Infallible>(()))
+        .await
+        .unwrap();
+    assert_eq!(windows, 4);
+    assert_eq!(server.requests.load(Ordering::SeqCst), 4);
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "paced: {:?}",
+        started.elapsed()
+    );
+}
