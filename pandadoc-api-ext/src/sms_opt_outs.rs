@@ -74,7 +74,7 @@ impl From<RawChange> for SmsOptOutChange {
         Self {
             phone_number: raw.phone_number,
             status: raw.status.map(Into::into),
-            opt_out_changed: raw.opt_out_changed,
+            opt_out_changed: raw.opt_out_changed.map(Into::into),
         }
     }
 }

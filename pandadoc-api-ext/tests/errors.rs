@@ -212,3 +212,33 @@ fn debug_of_clients_and_builders_never_shows_the_key() {
     assert!(!debug.contains(KEY), "{debug}");
     assert!(debug.contains("API-Key [REDACTED]"), "{debug}");
 }
+
+#[tokio::test]
+async fn a_date_time_without_offset_is_utc_and_one_that_does_not_parse_is_invalid_response() {
+    let server = Scripted::start(vec![json(
+        200,
+        j!({"results": [
+            {"phone_number": "+1234567890", "status": "opt-out", "opt_out_changed": "2024-07-18T13:11:42.326997"}
+        ]}),
+    )])
+    .await;
+    let client = client(&server.base_url).build().unwrap();
+    let page = client.sms_opt_outs(TimeRange::default()).await.unwrap();
+    let utc = chrono::DateTime::parse_from_rfc3339("2024-07-18T13:11:42.326997Z").unwrap();
+    assert_eq!(page.changes[0].opt_out_changed, Some(utc.to_utc()));
+
+    let err = one_answer(json(
+        200,
+        j!({"results": [{"phone_number": "+1", "status": "opt-out", "opt_out_changed": "yesterday"}]}),
+    ))
+    .await;
+    assert_eq!(
+        (err.kind(), err.status().map(|s| s.as_u16())),
+        (ErrorKind::InvalidResponse, Some(200))
+    );
+    assert!(
+        err.message().contains("not a date-time: \"yesterday\""),
+        "{err}"
+    );
+    assert!(err.body_snippet().unwrap().contains("yesterday"), "{err}");
+}

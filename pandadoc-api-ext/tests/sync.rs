@@ -291,7 +291,12 @@ async fn a_rate_limit_spaces_the_requests_of_a_catch_up() {
     let options = options()
         .max_window(TimeDelta::hours(1))
         .requests_per_minute(600);
-    let mut sync = OptOutSync::new(client(&server, &clock), MemoryStore::default(), t0(), options);
+    let mut sync = OptOutSync::new(
+        client(&server, &clock),
+        MemoryStore::default(),
+        t0(),
+        options,
+    );
     let started = std::time::Instant::now();
     let windows = sync
         .catch_up(async |_| Ok::<(), std::convert::Infallible>(()))

@@ -74,9 +74,7 @@ pub mod types {
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ListSmsOptOutChangelogResponseResultsItem {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub opt_out_changed: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub opt_out_changed: ::std::option::Option<crate::Timestamp>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub phone_number: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -410,7 +408,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ListSmsOptOutChangelogResponseResultsItem {
             opt_out_changed: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::option::Option<crate::Timestamp>,
                 ::std::string::String,
             >,
             phone_number: ::std::result::Result<
@@ -436,9 +434,7 @@ pub mod types {
         impl ListSmsOptOutChangelogResponseResultsItem {
             pub fn opt_out_changed<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Timestamp>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.opt_out_changed = value
@@ -668,11 +664,8 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct ListRecentSmsOptOuts<'a> {
         client: &'a super::Client,
-        timestamp_from: Result<
-            Option<::chrono::DateTime<::chrono::offset::Utc>>,
-            String,
-        >,
-        timestamp_to: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
+        timestamp_from: Result<Option<crate::Timestamp>, String>,
+        timestamp_to: Result<Option<crate::Timestamp>, String>,
     }
     impl<'a> ListRecentSmsOptOuts<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -684,26 +677,26 @@ pub mod builder {
         }
         pub fn timestamp_from<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+            V: std::convert::TryInto<crate::Timestamp>,
         {
             self.timestamp_from = value
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for timestamp_from failed"
+                    "conversion to `crate :: Timestamp` for timestamp_from failed"
                         .to_string()
                 });
             self
         }
         pub fn timestamp_to<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+            V: std::convert::TryInto<crate::Timestamp>,
         {
             self.timestamp_to = value
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for timestamp_to failed"
+                    "conversion to `crate :: Timestamp` for timestamp_to failed"
                         .to_string()
                 });
             self
@@ -934,14 +927,10 @@ pub mod harness {
                 "listRecentSmsOptOuts" => {
                     #[allow(unused_mut)]
                     let mut b = client.list_recent_sms_opt_outs();
-                    if let Some(v) = arg::<
-                        ::chrono::DateTime<::chrono::offset::Utc>,
-                    >(args, "timestamp_from")? {
+                    if let Some(v) = arg::<crate::Timestamp>(args, "timestamp_from")? {
                         b = b.timestamp_from(v);
                     }
-                    if let Some(v) = arg::<
-                        ::chrono::DateTime<::chrono::offset::Utc>,
-                    >(args, "timestamp_to")? {
+                    if let Some(v) = arg::<crate::Timestamp>(args, "timestamp_to")? {
                         b = b.timestamp_to(v);
                     }
                     Ok(

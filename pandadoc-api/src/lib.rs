@@ -5,7 +5,8 @@
 //! want the `pandadoc-api-ext` crate, which adds authentication, classified errors and retries on
 //! top of this one.
 //!
-//! This file holds only what must live in the crate that defines [`Client`]: its hooks. Every
+//! This file holds only what must live in the crate that defines [`Client`]: its hooks, and
+//! [`Timestamp`], the type of every `date-time` of the spec (read leniently: no offset is UTC). Every
 //! request goes through [`Hooks`], the client's inner value; with a [`Transport`] installed the
 //! request is handed to it (to add credentials, observe the response, trace), otherwise it is
 //! sent as is.
@@ -25,12 +26,15 @@
 #[allow(rustdoc::bare_urls, dead_code)]
 mod generated;
 
+mod timestamp;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
 pub use generated::*;
 pub use progenitor_client::OperationInfo;
+pub use timestamp::{Timestamp, TimestampError};
 
 /// A boxed future, as returned by [`Transport::exec`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -14,8 +14,9 @@ pub const VENDORED_SPEC: &str = "openapi/pandadoc-public-api.json";
 pub const GENERATED_FILE: &str = "pandadoc-api/src/generated.rs";
 /// The raw client's manifest: its optional dependencies follow the generated code.
 pub const MANIFEST: &str = "pandadoc-api/Cargo.toml";
-/// The hand-written `lib.rs` of `pandadoc-api`, reused for standalone crates (`--out`).
+/// The hand-written files of `pandadoc-api`, reused for standalone crates (`--out`).
 const LIB_RS: &str = include_str!("../../pandadoc-api/src/lib.rs");
+const TIMESTAMP_RS: &str = include_str!("../../pandadoc-api/src/timestamp.rs");
 
 /// A loaded and checked OpenAPI document.
 pub struct Spec {
@@ -86,7 +87,17 @@ pub fn render(spec: &Spec, source: &str) -> Result<String> {
         .with_tag(progenitor::TagStyle::Merged)
         .with_derive("schemars::JsonSchema")
         .with_inner_type("crate::Hooks".parse().expect("a path is tokens"))
-        .with_hooks(progenitor::HooksMode::Expected);
+        .with_hooks(progenitor::HooksMode::Expected)
+        // Every `date-time` is `pandadoc_api::Timestamp`: no offset reads as UTC.
+        .with_conversion(
+            schemars::schema::SchemaObject {
+                instance_type: Some(schemars::schema::InstanceType::String.into()),
+                format: Some("date-time".into()),
+                ..Default::default()
+            },
+            "crate::Timestamp",
+            [progenitor::TypeImpl::Display, progenitor::TypeImpl::FromStr].into_iter(),
+        );
     let mut generator = progenitor::Generator::new(&settings);
     // progenitor panics on some constructs instead of returning an error; report them as errors.
     let tokens = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -218,6 +229,7 @@ harness = ["schemars", "dep:futures-core"]
     );
     std::fs::write(dir.join("Cargo.toml"), manifest)?;
     std::fs::write(dir.join("src/lib.rs"), LIB_RS)?;
+    std::fs::write(dir.join("src/timestamp.rs"), TIMESTAMP_RS)?;
     std::fs::write(dir.join("src/generated.rs"), generated)?;
     Ok(())
 }
