@@ -97,7 +97,9 @@ pub fn render(spec: &Spec, source: &str) -> Result<String> {
             },
             "crate::Timestamp",
             [progenitor::TypeImpl::Display, progenitor::TypeImpl::FromStr].into_iter(),
-        );
+        )
+        // `x-rust-type` of the std crate: the tri-state (`Option<Option<T>>`) request fields.
+        .with_crate("std", progenitor::CrateVers::Any, None);
     let mut generator = progenitor::Generator::new(&settings);
     // progenitor panics on some constructs instead of returning an error; report them as errors.
     let tokens = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

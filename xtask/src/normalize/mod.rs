@@ -18,6 +18,7 @@
 //! | [`object_type_from_properties`] | a schema with `properties` but no `type` is an object |
 //! | [`open_string_enums`] | a closed enum fails the whole response when the server adds a value |
 //! | [`tolerate_unknown_fields`] | `additionalProperties: false` fails a response when the server adds a field |
+//! | [`tri_state_request_fields`] | an optional nullable request field could not be sent as `null` |
 //! | [`titles_never_rename`] | a `title` equal to a component's name made typify emit two types of that name |
 
 use serde_json::Value;
@@ -25,6 +26,7 @@ use serde_json::Value;
 mod media;
 mod names;
 mod objects;
+mod requests;
 mod responses;
 mod scalars;
 mod walk;
@@ -34,6 +36,7 @@ pub use names::titles_never_rename;
 pub use objects::{
     flatten_all_of, object_type_from_properties, object_unions_as_json, tolerate_unknown_fields,
 };
+pub use requests::tri_state_request_fields;
 pub use responses::one_response_type_per_class;
 pub use scalars::{date_time_spelling, lenient_strings, open_string_enums};
 
@@ -52,6 +55,7 @@ pub const RULES: &[(&str, Rule)] = &[
     ("object_type_from_properties", object_type_from_properties),
     ("open_string_enums", open_string_enums),
     ("tolerate_unknown_fields", tolerate_unknown_fields),
+    ("tri_state_request_fields", tri_state_request_fields),
 ];
 
 /// Applies every rule of [`RULES`] to `spec`, in order.

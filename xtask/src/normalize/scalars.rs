@@ -29,11 +29,11 @@ pub fn date_time_spelling(spec: &mut Value) {
 /// `oneOf: [<Name>Known (the declared values), <Name>Unknown (any string)]`. progenitor makes
 /// that an untagged Rust enum `<Name> { Known(<Name>Known), Unknown(String) }`: declared values
 /// decode to `Known`, any other string to `Unknown` with its text kept. `<Name>` follows
-/// typify's naming (schema name, then each property name, `Item` for array items). `null`
-/// values and `nullable` are dropped from the enum: typify would wrap a nullable `oneOf` in a
-/// newtype of the same name, and an optional property (`Option<_>` in Rust) takes `null` as
-/// `None` anyway. Parameters and request bodies are left closed: what the client sends is
-/// checked against what the spec declares.
+/// typify's naming (schema name, then each property name, `Item` for array items). A `null`
+/// value or `nullable: true` makes the wrapper `nullable` (the known values drop `null`): a
+/// property of it is then `Option<<Name>>` even when required, so an explicit `null` is
+/// `None` rather than a failed response. Parameters and request bodies are left closed: what
+/// the client sends is checked against what the spec declares.
 pub fn open_string_enums(spec: &mut Value) {
     for_each_response_schema(spec, &mut |schema, name| {
         let is_string = schema.get("type").and_then(Value::as_str) == Some("string");
@@ -64,6 +64,9 @@ pub fn open_string_enums(spec: &mut Value) {
             if let Some(value) = schema.get(key) {
                 open.insert(key.into(), value.clone());
             }
+        }
+        if schema.get("nullable") == Some(&Value::Bool(true)) || values.iter().any(Value::is_null) {
+            open.insert("nullable".into(), json!(true));
         }
         open.insert(
             "oneOf".into(),
@@ -130,9 +133,9 @@ mod tests {
         open_string_enums(&mut spec);
         let status = &spec["components"]["schemas"]["Item"]["properties"]["status"];
         assert_eq!(status["description"], "d");
-        assert!(
-            status.get("nullable").is_none(),
-            "null is dropped: Option<_> takes it"
+        assert_eq!(
+            status["nullable"], true,
+            "a null value makes the wrapper nullable: null decodes as None"
         );
         assert_eq!(
             status["oneOf"][0],
@@ -176,5 +179,36 @@ mod tests {
         );
         let param = &spec["paths"]["/x"]["get"]["parameters"][0]["schema"];
         assert_eq!(param["minLength"], 22, "parameters keep their checks");
+    }
+
+    #[test]
+    fn a_required_nullable_enum_decodes_null_as_none() {
+        let spec = json!({
+            "openapi": "3.0.3", "info": { "title": "t", "version": "1" },
+            "paths": { "/x": { "get": { "operationId": "getX", "responses": { "200": {
+                "description": "ok",
+                "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Item" } } }
+            }}}}},
+            "components": { "schemas": { "Item": { "type": "object", "required": ["status"],
+                "properties": { "status": { "type": "string", "enum": ["on", "off", null], "nullable": true } } } } }
+        });
+        let path = std::env::temp_dir().join(format!("nullable-enum-{}.json", std::process::id()));
+        std::fs::write(&path, spec.to_string()).unwrap();
+        let loaded = crate::generate::load(&path).unwrap();
+        let code = crate::generate::render(&loaded, "spec.json").unwrap();
+        let _ = std::fs::remove_file(&path);
+        let compact: String = code.split_whitespace().collect();
+        assert!(
+            compact.contains(
+                "#[serde(deserialize_with=\"::std::option::Option::deserialize\")]pubstatus:::std::option::Option<ItemStatus>,"
+            ),
+            "required, nullable: present but possibly null\n{code}"
+        );
+        assert!(
+            compact.contains(
+                "pubenumItemStatus{Known(ItemStatusKnown),Unknown(::std::string::String),}"
+            ),
+            "{code}"
+        );
     }
 }
