@@ -109,12 +109,11 @@ fn reachable(spec: &Value, roots: Vec<&Value>) -> BTreeSet<String> {
     while let Some(value) = pending.pop() {
         match value {
             Value::Object(map) => {
-                if let Some(Value::String(r)) = map.get("$ref") {
-                    if let Some(target) = spec.pointer(r.trim_start_matches('#')) {
-                        if seen.insert(r.clone()) {
-                            pending.push(target);
-                        }
-                    }
+                if let Some(Value::String(r)) = map.get("$ref")
+                    && let Some(target) = spec.pointer(r.trim_start_matches('#'))
+                    && seen.insert(r.clone())
+                {
+                    pending.push(target);
                 }
                 pending.extend(map.values());
             }
