@@ -278,7 +278,10 @@ impl Client {
                     .instrument(span)
             );
             let (error, auth_generation) = match exchanged.as_mut().await {
-                Ok(value) => return Ok(value),
+                Ok(value) => {
+                    record_attempts(number);
+                    return Ok(value);
+                }
                 Err(e) => {
                     let exchange = exchanged
                         .as_mut()
@@ -316,9 +319,21 @@ impl Client {
                     tokio::time::sleep(delay).await;
                     number += 1;
                 }
-                None => return Err(error),
+                None => {
+                    record_attempts(number);
+                    return Err(error);
+                }
             }
         }
+    }
+}
+
+/// Records the attempts a call took on the caller's span, if it has an `attempts` field (the
+/// sync's window span does); a no-op otherwise.
+fn record_attempts(attempts: u32) {
+    let span = tracing::Span::current();
+    if !span.is_disabled() {
+        span.record("attempts", attempts);
     }
 }
 

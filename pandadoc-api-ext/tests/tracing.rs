@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{KEY, Reply, Scripted, client, json, page};
+use pandadoc_api_ext::sync::{MemoryStore, OptOutSync, SyncOptions};
 use pandadoc_api_ext::{RetryPolicy, TimeRange};
 
 #[derive(Clone, Default)]
@@ -46,7 +47,10 @@ async fn each_attempt_is_a_span_and_each_retry_a_log_line_without_secrets() {
     let retry = RetryPolicy::default()
         .initial_backoff(Duration::from_millis(1))
         .max_backoff(Duration::from_millis(5));
-    let client = client(&server.base_url).retry(retry).build().unwrap();
+    let client = client(&server.base_url)
+        .retry(retry.clone())
+        .build()
+        .unwrap();
     client.sms_opt_outs(TimeRange::default()).await.unwrap();
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
@@ -61,4 +65,41 @@ async fn each_attempt_is_a_span_and_each_retry_a_log_line_without_secrets() {
     );
     assert!(logs.contains("latency_ms="), "{logs}");
     assert!(!logs.contains(KEY), "no secret in the logs");
+
+    // The sync: a span per window, with its changes, attempts and how far behind now it is.
+    let server = Scripted::start(vec![
+        Reply::Http(503, vec![], String::new()),
+        json(200, page()),
+    ])
+    .await;
+    let syncing = common::client(&server.base_url)
+        .retry(retry)
+        .build()
+        .unwrap();
+    let start = chrono::Utc::now() - chrono::TimeDelta::hours(2);
+    let mut sync = OptOutSync::new(
+        syncing,
+        MemoryStore::default(),
+        start,
+        SyncOptions::default(),
+    );
+    sync.step(async |_| Ok::<(), std::convert::Infallible>(()))
+        .await
+        .unwrap()
+        .expect("a window");
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let window = logs
+        .lines()
+        .find(|l| {
+            l.contains("pandadoc.sync.window{")
+                && l.contains("close")
+                && !l.contains("pandadoc.request{")
+        })
+        .unwrap_or_else(|| panic!("no window span in {logs}"));
+    assert!(
+        window.contains("changes=1")
+            && window.contains("attempts=2")
+            && window.contains("behind_s="),
+        "{window}"
+    );
 }

@@ -247,6 +247,7 @@ impl<S: CheckpointStore> OptOutSync<S> {
             from = %from.to_rfc3339(),
             to = %to.to_rfc3339(),
             changes = tracing::field::Empty,
+            attempts = tracing::field::Empty,
             behind_s = (now - to).num_seconds(),
         );
         async {
