@@ -13,7 +13,9 @@ use super::walk::*;
 /// schemas of request bodies (inline, or components that no response uses), every property
 /// that is `nullable` and not required becomes `Option<Option<T>>` (via typify's
 /// `x-rust-type`): `None` leaves it out, `Some(None)` sends `null`, `Some(Some(v))` sends `v`.
-/// Components that responses use keep `Option<T>`: a response's `null` is `None` either way.
+/// That applies where `T` needs no new type name (a `$ref`, a scalar, an array of those); an
+/// inline object or enum stays `Option<T>`, as typify cannot name it there. Components that
+/// responses use keep `Option<T>`: a response's `null` is `None` either way.
 pub fn tri_state_request_fields(spec: &mut Value) {
     let request_only = request_only_components(spec);
     let mut rewrite = |schema: &mut Map<String, Value>, _: &str| tri_state_properties(schema);
@@ -64,6 +66,21 @@ fn tri_state_properties(schema: &mut Map<String, Value>) {
         }
         let mut inner = obj.clone();
         inner.remove("nullable");
+        // `allOf` of one `$ref` (PandaDoc's way to put `nullable` beside a reference).
+        if let Some([single]) = inner
+            .get("allOf")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            && single.get("$ref").is_some()
+        {
+            let single = single.clone();
+            inner.remove("allOf");
+            inner.remove("type");
+            inner.extend(single.as_object().cloned().unwrap_or_default());
+        }
+        if !names_no_new_type(&inner) {
+            continue;
+        }
         let mut tri = Map::new();
         if let Some(d) = inner.get("description") {
             tri.insert("description".into(), d.clone());
@@ -74,6 +91,36 @@ fn tri_state_properties(schema: &mut Map<String, Value>) {
                     "parameters": [Value::Object(inner)] }),
         );
         *prop = Value::Object(tri);
+    }
+}
+
+/// Whether typify can type `schema` without naming a new type (a parameter of `x-rust-type`
+/// gets no name, and typify panics on an unnamed object or enum): a `$ref`, a scalar without
+/// `enum`, or an array of those.
+fn names_no_new_type(schema: &Map<String, Value>) -> bool {
+    if schema.contains_key("$ref") {
+        return true;
+    }
+    if [
+        "enum",
+        "oneOf",
+        "anyOf",
+        "allOf",
+        "properties",
+        "additionalProperties",
+    ]
+    .iter()
+    .any(|k| schema.contains_key(*k))
+    {
+        return false;
+    }
+    match schema.get("type").and_then(Value::as_str) {
+        Some("string" | "integer" | "number" | "boolean") => true,
+        Some("array") => schema
+            .get("items")
+            .and_then(Value::as_object)
+            .is_some_and(names_no_new_type),
+        _ => false,
     }
 }
 
@@ -149,8 +196,12 @@ mod tests {
                     "name": { "type": "string", "nullable": true, "description": "clearable" },
                     "kept": { "type": "string", "nullable": true },
                     "plain": { "type": "string" },
-                    "thing": { "$ref": "#/components/schemas/Thing" }
+                    "thing": { "$ref": "#/components/schemas/Thing" },
+                    "owner": { "type": "object", "nullable": true, "allOf": [{ "$ref": "#/components/schemas/Owner" }] },
+                    "inline": { "type": "object", "nullable": true, "properties": { "a": { "type": "string" } } },
+                    "mode": { "type": "string", "nullable": true, "enum": ["a", "b"] }
                 }},
+                "Owner": { "type": "object", "properties": { "id": { "type": "string" } } },
                 "Thing": { "type": "object", "properties": { "note": { "type": "string", "nullable": true } } }
             }}
         })
@@ -171,6 +222,17 @@ mod tests {
             "required: Option<T> takes null"
         );
         assert_eq!(props["plain"], json!({ "type": "string" }));
+        assert_eq!(
+            props["owner"]["x-rust-type"]["parameters"][0],
+            json!({ "$ref": "#/components/schemas/Owner" }),
+            "allOf of one $ref: the reference"
+        );
+        for unnamed in ["inline", "mode"] {
+            assert_eq!(
+                props[unnamed]["nullable"], true,
+                "{unnamed}: typify cannot name it"
+            );
+        }
         assert_eq!(
             spec["components"]["schemas"]["Thing"]["properties"]["note"]["nullable"], true,
             "a component that responses use is left alone"
