@@ -30,11 +30,19 @@ pub fn date_time_spelling(spec: &mut Value) {
 /// that an untagged Rust enum `<Name> { Known(<Name>Known), Unknown(String) }`: declared values
 /// decode to `Known`, any other string to `Unknown` with its text kept. `<Name>` follows
 /// typify's naming (schema name, then each property name, `Item` for array items). A `null`
-/// value or `nullable: true` makes the wrapper `nullable` (the known values drop `null`): a
-/// property of it is then `Option<<Name>>` even when required, so an explicit `null` is
-/// `None` rather than a failed response. Parameters and request bodies are left closed: what
+/// value or `nullable: true` on an inline enum makes the wrapper `nullable` (the known values
+/// drop `null`): its property is then `Option<<Name>>` even when required, so an explicit
+/// `null` is `None` rather than a failed response. On a component schema `nullable` is
+/// dropped (typify would name the nullable wrapper and the enum alike); an optional property
+/// referring to it still takes `null` as `None`. Parameters and request bodies are left closed: what
 /// the client sends is checked against what the spec declares.
 pub fn open_string_enums(spec: &mut Value) {
+    let components: std::collections::BTreeSet<String> = spec
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|s| s.keys().cloned())
+        .collect();
     for_each_response_schema(spec, &mut |schema, name| {
         let is_string = schema.get("type").and_then(Value::as_str) == Some("string");
         let Some(values) = schema.get("enum").and_then(Value::as_array).cloned() else {
@@ -65,7 +73,11 @@ pub fn open_string_enums(spec: &mut Value) {
                 open.insert(key.into(), value.clone());
             }
         }
-        if schema.get("nullable") == Some(&Value::Bool(true)) || values.iter().any(Value::is_null) {
+        // Inline only: on a component, typify would name its nullable wrapper and the inner
+        // enum alike (two types of one name).
+        let nullable =
+            schema.get("nullable") == Some(&Value::Bool(true)) || values.iter().any(Value::is_null);
+        if nullable && !components.contains(name) {
             open.insert("nullable".into(), json!(true));
         }
         open.insert(
@@ -179,6 +191,17 @@ mod tests {
         );
         let param = &spec["paths"]["/x"]["get"]["parameters"][0]["schema"];
         assert_eq!(param["minLength"], 22, "parameters keep their checks");
+    }
+
+    #[test]
+    fn a_nullable_enum_component_drops_nullable() {
+        let mut spec = json!({ "components": { "schemas": {
+            "Frequency": { "type": "string", "enum": ["monthly", null], "nullable": true }
+        }}});
+        open_string_enums(&mut spec);
+        let f = &spec["components"]["schemas"]["Frequency"];
+        assert!(f.get("nullable").is_none(), "{f}");
+        assert_eq!(f["oneOf"][0]["enum"], json!(["monthly"]));
     }
 
     #[test]
