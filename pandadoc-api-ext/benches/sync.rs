@@ -11,8 +11,10 @@
 //! simulated server's truth log. Prints requests, windows, changes delivered, wall time and
 //! peak RSS, and writes them to `target/bench/sync.json`.
 
-#[path = "../tests/common/sim.rs"]
-mod sim;
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::sim;
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -1,34 +1,15 @@
 //! The example program against a local mock: JSON lines on success, `error[KIND]: detail` and
 //! the documented exit codes on failure, nothing sent on invalid input.
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::{Command, Output, Stdio};
 
 use httpmock::prelude::*;
 use serde_json::{Value, json};
 
-/// `cargo test` builds the examples next to the test binaries' directory.
-fn example() -> PathBuf {
-    let deps = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = deps
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(format!("sms_opt_outs{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo test -p pandadoc-api-ext` (it builds the examples)",
-        path.display()
-    );
-    path
-}
-
 fn command(base_url: &str, key: &str, args: &[&str]) -> Command {
-    let mut command = Command::new(example());
+    let mut command = Command::new(common::example_binary());
     command
         .args(args)
         .env_clear()

@@ -15,25 +15,8 @@ use common::sim::{Change, start_server, truth};
 use pandadoc_api_ext::SystemClock;
 use serde_json::Value;
 
-/// `cargo test` builds the examples next to the test binaries' directory.
-fn example() -> PathBuf {
-    let deps = std::env::current_exe().unwrap();
-    let path = deps
-        .parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .join("examples")
-        .join(format!("sms_opt_outs{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo test -p pandadoc-api-ext` (it builds the examples)",
-        path.display()
-    );
-    path
-}
-
 fn spawn(base_url: &str, args: &[&str]) -> Child {
-    Command::new(example())
+    Command::new(common::example_binary())
         .args(args)
         .env_clear()
         .env("PANDADOC_API_KEY", "k1")

@@ -53,19 +53,10 @@ impl Scripted {
                 tokio::spawn(async move {
                     let mut buf = Vec::new();
                     loop {
-                        let mut chunk = [0u8; 4096];
-                        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                            match socket.read(&mut chunk).await {
-                                Ok(0) | Err(_) => return,
-                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                            }
-                        }
-                        let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
-                        heads
-                            .lock()
-                            .unwrap()
-                            .push(String::from_utf8_lossy(&buf[..end]).into_owned());
-                        buf.drain(..end);
+                        let Some(head) = read_head(&mut socket, &mut buf).await else {
+                            return;
+                        };
+                        heads.lock().unwrap().push(head);
                         let n = hits.fetch_add(1, Ordering::SeqCst);
                         match &replies[n.min(replies.len() - 1)] {
                             Reply::Drop => return,
@@ -100,6 +91,40 @@ impl Scripted {
     pub fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
     }
+}
+
+/// The next request head (up to the blank line) on `socket`; `buf` keeps what was read past
+/// it. `None` when the peer closed. Request bodies are not read (the client sends none here).
+pub async fn read_head(socket: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> Option<String> {
+    let mut chunk = [0u8; 4096];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        match socket.read(&mut chunk).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+    buf.drain(..end);
+    Some(head)
+}
+
+/// The example program `sms_opt_outs`: `cargo test` builds the examples next to the test
+/// binaries' directory.
+pub fn example_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .unwrap()
+        .join("examples")
+        .join(format!("sms_opt_outs{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo test -p pandadoc-api-ext` (it builds the examples)",
+        path.display()
+    );
+    path
 }
 
 pub fn client(base_url: &str) -> pandadoc_api_ext::ClientBuilder {

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use pandadoc_api_ext::Clock;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
@@ -170,16 +170,9 @@ pub async fn start_server(
             tokio::spawn(async move {
                 let mut buf = Vec::new();
                 loop {
-                    let mut chunk = [0u8; 4096];
-                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match socket.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(k) => buf.extend_from_slice(&chunk[..k]),
-                        }
-                    }
-                    let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
-                    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-                    buf.drain(..end);
+                    let Some(head) = super::read_head(&mut socket, &mut buf).await else {
+                        return;
+                    };
                     let number = requests.fetch_add(1, Ordering::SeqCst);
                     if *crash_at.lock().unwrap() == Some(number) {
                         crash.notify_one();

@@ -64,3 +64,17 @@ pub fn normalize(spec: &mut Value) {
         rule(spec);
     }
 }
+
+/// The generated code for `spec` (a fixture), for tests that check what typify makes of a rule.
+#[cfg(test)]
+fn render_fixture(spec: &Value) -> String {
+    let path = std::env::temp_dir().join(format!(
+        "normalize-fixture-{}-{:?}.json",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::write(&path, spec.to_string()).unwrap();
+    let loaded = crate::generate::load(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    crate::generate::render(&loaded, "spec.json").unwrap()
+}

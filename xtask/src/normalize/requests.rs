@@ -241,11 +241,7 @@ mod tests {
 
     #[test]
     fn the_generated_field_is_option_of_option_left_out_when_none() {
-        let path = std::env::temp_dir().join(format!("tri-state-{}.json", std::process::id()));
-        std::fs::write(&path, spec().to_string()).unwrap();
-        let loaded = crate::generate::load(&path).unwrap();
-        let code = crate::generate::render(&loaded, "spec.json").unwrap();
-        let _ = std::fs::remove_file(&path);
+        let code = super::super::render_fixture(&spec());
         let compact: String = code.split_whitespace().collect();
         assert!(
             compact.contains(

@@ -215,11 +215,7 @@ mod tests {
             "components": { "schemas": { "Item": { "type": "object", "required": ["status"],
                 "properties": { "status": { "type": "string", "enum": ["on", "off", null], "nullable": true } } } } }
         });
-        let path = std::env::temp_dir().join(format!("nullable-enum-{}.json", std::process::id()));
-        std::fs::write(&path, spec.to_string()).unwrap();
-        let loaded = crate::generate::load(&path).unwrap();
-        let code = crate::generate::render(&loaded, "spec.json").unwrap();
-        let _ = std::fs::remove_file(&path);
+        let code = super::super::render_fixture(&spec);
         let compact: String = code.split_whitespace().collect();
         assert!(
             compact.contains(
