@@ -207,8 +207,9 @@ async fn once(range: TimeRange) -> Result<(), Failure> {
     Ok(())
 }
 
-/// One line per window on stderr; rewritten in place when stderr is a terminal.
-fn progress(report: &WindowReport, terminal: bool) {
+/// One line per window on stderr; on a terminal, a progress bar rewritten in place (how much
+/// of the distance behind now at the first window has been caught up).
+fn progress(report: &WindowReport, terminal: bool, first_behind: TimeDelta) {
     let behind = report.behind;
     let line = format!(
         "window {}: {} changes, {}h{:02}m behind",
@@ -218,7 +219,15 @@ fn progress(report: &WindowReport, terminal: bool) {
         behind.num_minutes() % 60
     );
     if terminal {
-        eprint!("\r\x1b[2K{line}");
+        let total = first_behind.num_seconds().max(1) as f64;
+        let done = (1.0 - behind.num_seconds() as f64 / total).clamp(0.0, 1.0);
+        let filled = (done * 30.0).round() as usize;
+        eprint!(
+            "\r\x1b[2K[{}{}] {:>3.0}% {line}",
+            "#".repeat(filled),
+            ".".repeat(30 - filled),
+            done * 100.0
+        );
     } else {
         eprintln!("{line}");
     }
@@ -270,6 +279,7 @@ async fn sync(
     let (stopped, wake) = stop_signal()?;
     let terminal = std::io::stderr().is_terminal();
     let mut sync = OptOutSync::new(client, store, start, options);
+    let mut first_behind = None;
     loop {
         while !stopped.load(Ordering::SeqCst) {
             let step = sync
@@ -283,7 +293,11 @@ async fn sync(
                 })
                 .await?;
             match step {
-                Some(report) => progress(&report, terminal),
+                Some(report) => {
+                    let window_span = report.window.to - report.window.from;
+                    let first = *first_behind.get_or_insert(report.behind + window_span);
+                    progress(&report, terminal, first);
+                }
                 None => break,
             }
         }
