@@ -785,6 +785,8 @@ pub mod builder {
 pub mod prelude {
     pub use self::super::Client;
 }
+/// Operations (as named in `OperationInfo`) whose request body is `multipart/form-data`.
+pub(crate) const MULTIPART_OPERATIONS: &[&str] = &[];
 /// Calls operations by `operationId` with JSON arguments, for contract tests.
 /// Compiled only with the `harness` feature. Generated with the client.
 #[cfg(feature = "harness")]

@@ -5,8 +5,9 @@
 //! want the `pandadoc-api-ext` crate, which adds authentication, classified errors and retries on
 //! top of this one.
 //!
-//! This file holds only what must live in the crate that defines [`Client`]: its hooks, and
-//! [`Timestamp`], the type of every `date-time` of the spec (read leniently: no offset is UTC). Every
+//! This file holds only what must live in the crate that defines [`Client`]: its hooks,
+//! [`Timestamp`], the type of every `date-time` of the spec (read leniently: no offset is UTC),
+//! and [`FilePart`] and [`Multipart`] for `multipart/form-data` bodies. Every
 //! request goes through [`Hooks`], the client's inner value; with a [`Transport`] installed the
 //! request is handed to it (to add credentials, observe the response, trace), otherwise it is
 //! sent as is.
@@ -26,13 +27,19 @@
 #[allow(rustdoc::bare_urls, dead_code)]
 mod generated;
 
+mod multipart;
 mod timestamp;
+
+// Generated forms name `::pandadoc_api::FilePart` (typify's `x-rust-type`), whatever this crate is
+// called.
+extern crate self as pandadoc_api;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
 pub use generated::*;
+pub use multipart::{FilePart, FilePartError, Multipart};
 pub use progenitor_client::OperationInfo;
 pub use timestamp::{Timestamp, TimestampError};
 
@@ -71,6 +78,19 @@ impl std::fmt::Debug for Hooks {
 }
 
 impl progenitor_client::ClientHooks<Hooks> for Client {
+    /// A multipart operation's body that opens with a delimiter line is labelled
+    /// `multipart/form-data` with its boundary (progenitor labels it `application/octet-stream`).
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        info: &OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        if generated::MULTIPART_OPERATIONS.contains(&info.operation_id) {
+            multipart::label(request);
+        }
+        Ok(())
+    }
+
     async fn exec(
         &self,
         request: reqwest::Request,

@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 #[doc = include_str!("../../README.md")]
 struct WorkspaceReadme;
 
+pub mod bodies;
 pub mod live;
 pub mod schema;
 pub mod suite;
@@ -45,6 +46,8 @@ pub struct Operation {
     pub security: Vec<String>,
     /// The request body's first media type object, if any.
     pub request_body: Option<Value>,
+    /// That media type (`application/json`, `multipart/form-data`, …).
+    pub request_media: Option<String>,
 }
 
 /// One documented response.
@@ -168,15 +171,13 @@ impl Spec {
                     Some(s) => security_names(Some(s)),
                     None => default_security.clone(),
                 };
-                let request_body = op
+                let (request_media, request_body) = op
                     .get("requestBody")
                     .map(|b| self.resolve(b))
-                    .and_then(|b| {
-                        b.get("content")
-                            .and_then(Value::as_object)
-                            .and_then(|c| c.values().next())
-                            .cloned()
-                    });
+                    .and_then(|b| b.get("content").and_then(Value::as_object))
+                    .and_then(|c| c.iter().next())
+                    .map(|(m, b)| (Some(m.clone()), Some(b.clone())))
+                    .unwrap_or_default();
                 out.push(Operation {
                     id: op["operationId"]
                         .as_str()
@@ -188,6 +189,7 @@ impl Spec {
                     responses,
                     security,
                     request_body,
+                    request_media,
                 });
             }
         }
@@ -271,6 +273,41 @@ impl Spec {
             "boolean" => json!(true),
             _ => json!("any"),
         }
+    }
+
+    /// The properties `schema` declares, its own and those of its `allOf`, `oneOf` and `anyOf`
+    /// members (`$ref`s followed), in order.
+    pub fn properties<'a>(&'a self, schema: &'a Value) -> Vec<(&'a String, &'a Value)> {
+        fn collect<'a>(
+            spec: &'a Spec,
+            schema: &'a Value,
+            out: &mut Vec<(&'a String, &'a Value)>,
+            depth: usize,
+        ) {
+            let schema = spec.resolve(schema);
+            out.extend(
+                schema
+                    .get("properties")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten(),
+            );
+            for key in ["allOf", "oneOf", "anyOf"] {
+                for branch in schema
+                    .get(key)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    if depth < 8 {
+                        collect(spec, branch, out, depth + 1);
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        collect(self, schema, &mut out, 0);
+        out
     }
 
     /// The security schemes of the document: `(name, scheme)`.

@@ -42,7 +42,7 @@ impl Report {
         )
     }
 
-    fn check(&mut self, ok: bool, what: impl FnOnce() -> String) -> bool {
+    pub(crate) fn check(&mut self, ok: bool, what: impl FnOnce() -> String) -> bool {
         if !ok {
             self.failures.push(what());
         }
@@ -119,7 +119,7 @@ pub fn arguments(spec: &Spec, op: &Operation) -> Map<String, Value> {
         .as_ref()
         .and_then(|media| spec.example_for(media))
     {
-        args.insert("body".into(), body);
+        args.insert("body".into(), crate::bodies::body_argument(spec, op, body));
     }
     args
 }
@@ -375,33 +375,6 @@ pub fn includes_declared(
     expected: &Value,
     notes: &mut Vec<String>,
 ) -> Result<(), String> {
-    fn properties<'a>(
-        spec: &'a Spec,
-        schema: &'a Value,
-        out: &mut Vec<(&'a String, &'a Value)>,
-        depth: usize,
-    ) {
-        let schema = spec.resolve(schema);
-        out.extend(
-            schema
-                .get("properties")
-                .and_then(Value::as_object)
-                .into_iter()
-                .flatten(),
-        );
-        for key in ["allOf", "oneOf", "anyOf"] {
-            for branch in schema
-                .get(key)
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if depth < 8 {
-                    properties(spec, branch, out, depth + 1);
-                }
-            }
-        }
-    }
     fn walk(
         spec: Option<&Spec>,
         schema: Option<&Value>,
@@ -418,8 +391,7 @@ pub fn includes_declared(
             (Some(Value::Object(a)), Value::Object(e)) => e.iter().try_for_each(|(k, v)| {
                 let child = match (spec, schema) {
                     (Some(spec), Some(schema)) => {
-                        let mut props = Vec::new();
-                        properties(spec, schema, &mut props, 0);
+                        let props = spec.properties(schema);
                         let typed = !props.is_empty()
                             || spec.resolve(schema).get("type") == Some(&json!("object"));
                         match props.iter().find(|(name, _)| *name == k) {
@@ -473,10 +445,12 @@ struct Captured {
     method: String,
     uri: String,
     headers: Vec<(String, String)>,
+    body: Vec<u8>,
 }
 
 /// What each client sends: method, path, only declared query parameters, date-times in RFC 3339
-/// and percent-encoded, `Accept`, and `Authorization` per security scheme.
+/// and percent-encoded, `Accept`, `Authorization` per security scheme, and the body
+/// ([`crate::bodies`]).
 async fn requests(
     spec: &Spec,
     server: &MockServer,
@@ -498,6 +472,7 @@ async fn requests(
                         .path_and_query()
                         .map_or_else(String::new, |pq| pq.as_str().to_string()),
                     headers: req.headers_vec().clone(),
+                    body: req.body_vec(),
                 });
                 true
             });
@@ -577,6 +552,21 @@ async fn requests(
             continue;
         };
         check_request(&label, op, args, &request, auth.as_deref(), success, report);
+        let content_type = request
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            .map(|(_, v)| v.as_str());
+        crate::bodies::check(
+            spec,
+            op,
+            &label,
+            args.get("body"),
+            content_type,
+            &request.body,
+            report,
+        )
+        .await;
     }
     mock.delete_async().await;
 }

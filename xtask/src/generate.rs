@@ -17,6 +17,7 @@ pub const MANIFEST: &str = "pandadoc-api/Cargo.toml";
 /// The hand-written files of `pandadoc-api`, reused for standalone crates (`--out`).
 const LIB_RS: &str = include_str!("../../pandadoc-api/src/lib.rs");
 const TIMESTAMP_RS: &str = include_str!("../../pandadoc-api/src/timestamp.rs");
+const MULTIPART_RS: &str = include_str!("../../pandadoc-api/src/multipart.rs");
 
 /// A loaded and checked OpenAPI document.
 pub struct Spec {
@@ -99,7 +100,9 @@ pub fn render(spec: &Spec, source: &str) -> Result<String> {
             [progenitor::TypeImpl::Display, progenitor::TypeImpl::FromStr].into_iter(),
         )
         // `x-rust-type` of the std crate: the tri-state (`Option<Option<T>>`) request fields.
-        .with_crate("std", progenitor::CrateVers::Any, None);
+        .with_crate("std", progenitor::CrateVers::Any, None)
+        // `x-rust-type` of this crate: `FilePart`, the file parts of multipart forms.
+        .with_crate("pandadoc-api", progenitor::CrateVers::Any, None);
     let mut generator = progenitor::Generator::new(&settings);
     // progenitor panics on some constructs instead of returning an error; report them as errors.
     let tokens = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -118,7 +121,9 @@ pub fn render(spec: &Spec, source: &str) -> Result<String> {
     let mut file: syn::File =
         syn::parse2(tokens).context("progenitor produced code that does not parse")?;
     crate::features::schemars_behind_feature(&mut file.items);
+    let forms: syn::File = syn::parse2(crate::forms::forms(&json, &file)?)?;
     let harness: syn::File = syn::parse2(crate::harness::harness(&json, &file)?)?;
+    file.items.extend(forms.items);
     file.items.extend(harness.items);
     let constants: syn::File = syn::parse_str(&format!(
         "/// `info.title` of the spec this client was generated from.\n\
@@ -232,6 +237,7 @@ harness = ["schemars", "dep:futures-core"]
     std::fs::write(dir.join("Cargo.toml"), manifest)?;
     std::fs::write(dir.join("src/lib.rs"), LIB_RS)?;
     std::fs::write(dir.join("src/timestamp.rs"), TIMESTAMP_RS)?;
+    std::fs::write(dir.join("src/multipart.rs"), MULTIPART_RS)?;
     std::fs::write(dir.join("src/generated.rs"), generated)?;
     Ok(())
 }

@@ -21,6 +21,8 @@ struct Op {
     params: Vec<(String, String, syn::Ident, syn::Type, bool)>,
     success: syn::Type,
     error: syn::Type,
+    /// The typed multipart form the raw body is built from, if any.
+    form: Option<syn::Ident>,
 }
 
 const METHODS: [&str; 8] = [
@@ -42,7 +44,10 @@ pub fn harness(spec: &Value, client: &syn::File) -> Result<TokenStream> {
     let send_arms = ops.iter().map(|op| {
         let (id, fn_name) = (&op.id, &op.fn_name);
         let sets = op.params.iter().map(|(name, _, setter, ty, required)| {
-            if quote!(#ty).to_string().replace(' ', "") == "reqwest::Body" {
+            if let (Some(form), true) = (&op.form, name == "body") {
+                // A multipart form, from its JSON (file parts as `FilePart`'s serde form).
+                quote! { b = b.#setter(arg::<types::#form>(args, #name)?.ok_or("missing required argument `body`")?); }
+            } else if quote!(#ty).to_string().replace(' ', "") == "reqwest::Body" {
                 // A raw body: the argument's text (a JSON string) or its JSON, as bytes.
                 quote! { if let Some(v) = args.get(#name) { b = b.#setter(raw_body(v)); } }
             } else if *required {
@@ -326,6 +331,10 @@ fn operations(spec: &Value, client: &syn::File) -> Result<Vec<Op>> {
                 params,
                 success,
                 error,
+                form: op
+                    .get(crate::normalize::FORM_EXTENSION)
+                    .and_then(Value::as_str)
+                    .map(|f| format_ident!("{f}")),
             });
         }
     }

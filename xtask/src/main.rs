@@ -13,6 +13,7 @@
 mod build_cost;
 mod bump;
 mod features;
+mod forms;
 mod fragment;
 mod generate;
 mod harness;

@@ -9,6 +9,7 @@
 //! | rule | why |
 //! | --- | --- |
 //! | [`json_media_types`] | progenitor types only `application/json` bodies and panics on `encoding` |
+//! | [`multipart_forms`] | progenitor cannot send `multipart/form-data`: each such body gets a typed form |
 //! | [`one_request_media_type`] | progenitor panics on several request media types and refuses multipart |
 //! | [`one_response_type_per_class`] | progenitor gives every status of a class the first one's type, or panics |
 //! | [`date_time_spelling`] | `format: datetime` would leave a timestamp untyped |
@@ -31,7 +32,7 @@ mod responses;
 mod scalars;
 mod walk;
 
-pub use media::{json_media_types, one_request_media_type};
+pub use media::{FORM_EXTENSION, json_media_types, multipart_forms, one_request_media_type};
 pub use names::titles_never_rename;
 pub use objects::{
     flatten_all_of, object_type_from_properties, object_unions_as_json, tolerate_unknown_fields,
@@ -46,6 +47,7 @@ type Rule = fn(&mut Value);
 pub const RULES: &[(&str, Rule)] = &[
     ("titles_never_rename", titles_never_rename),
     ("json_media_types", json_media_types),
+    ("multipart_forms", multipart_forms),
     ("one_request_media_type", one_request_media_type),
     ("one_response_type_per_class", one_response_type_per_class),
     ("date_time_spelling", date_time_spelling),
