@@ -122,8 +122,10 @@ pub fn render(spec: &Spec, source: &str) -> Result<String> {
         syn::parse2(tokens).context("progenitor produced code that does not parse")?;
     crate::features::schemars_behind_feature(&mut file.items);
     let forms: syn::File = syn::parse2(crate::forms::forms(&json, &file)?)?;
+    let unions: syn::File = syn::parse2(crate::unions::unions(&json, &file)?)?;
     let harness: syn::File = syn::parse2(crate::harness::harness(&json, &file)?)?;
     file.items.extend(forms.items);
+    file.items.extend(unions.items);
     file.items.extend(harness.items);
     let constants: syn::File = syn::parse_str(&format!(
         "/// `info.title` of the spec this client was generated from.\n\

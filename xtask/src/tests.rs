@@ -270,6 +270,7 @@ fn release_corpus_generates_compiles_and_passes_the_contract_suite() {
         let started = std::time::Instant::now();
         let spec = generate::load(&spec_path).unwrap();
         let operations = crate::fragment::operation_ids(&spec.json).len();
+        let kinds = union_and_form_counts(&spec.json);
         let code = generate::render(&spec, &spec_path.display().to_string()).unwrap();
         generate::write_crate(&spec, &ws.join("pandadoc-api"), &code, false).unwrap();
         let out = std::process::Command::new(crate::cargo_path())
@@ -297,7 +298,7 @@ fn release_corpus_generates_compiles_and_passes_the_contract_suite() {
             .any(|l| l.starts_with(&format!("contract: {operations} operations,")));
         let name = spec_path.file_name().unwrap().to_string_lossy().to_string();
         rows.push(format!(
-            "| {name} | {} | {operations} | {:.0} s | {} |",
+            "| {name} | {} | {operations} | {kinds} | {:.0} s | {} |",
             spec.version,
             started.elapsed().as_secs_f64(),
             report.join("; ")
@@ -321,10 +322,74 @@ fn release_corpus_generates_compiles_and_passes_the_contract_suite() {
             ));
         }
     }
-    println!("| release | version | operations | generate + build + test | contract |");
-    println!("| --- | --- | ---: | ---: | --- |");
+    println!(
+        "| release | version | operations | multipart forms | typed unions (enums / sites) | JSON unions (sites) | generate + build + test | contract |"
+    );
+    println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |");
     println!("{}", rows.join("\n"));
     assert!(failed.is_empty(), "{}", failed.join("\n\n"));
+}
+
+/// Generates a client from `tests/fixtures/gadgets-1.0.0.json` (a PATCH with a nullable field,
+/// a multipart upload, two unions), builds it with `-D warnings` and runs
+/// `tests/fixtures/gadgets_e2e.rs` against it: the generated code itself, end to end.
+#[test]
+#[ignore = "builds a generated client and its tests (a minute); .ci/run runs it"]
+fn fixture_client_sends_and_reads_what_the_spec_says() {
+    let root = crate::workspace_root();
+    let dir = root.join("target/release-corpus/gadgets");
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = root.join("xtask/tests/fixtures/gadgets-1.0.0.json");
+    let spec = generate::load(&path).unwrap();
+    let code = generate::render(&spec, "gadgets-1.0.0.json").unwrap();
+    generate::write_crate(&spec, &dir, &code, true).unwrap();
+    let mut manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    manifest.push_str(
+        "\n[dev-dependencies]\n\
+         httpmock = \"0.8\"\n\
+         tokio = { version = \"1\", features = [\"rt-multi-thread\", \"macros\"] }\n\
+         multer = { version = \"3\", features = [\"tokio-io\"] }\n",
+    );
+    std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
+    std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    std::fs::create_dir_all(dir.join("tests")).unwrap();
+    std::fs::copy(
+        root.join("xtask/tests/fixtures/gadgets_e2e.rs"),
+        dir.join("tests/e2e.rs"),
+    )
+    .unwrap();
+    let out = std::process::Command::new(crate::cargo_path())
+        .args(["test", "-q", "--test", "e2e"])
+        .current_dir(&dir)
+        .env("CARGO_TARGET_DIR", shared_target())
+        .env("RUSTFLAGS", "-D warnings")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `forms | enums / typed sites | JSON sites` of a release, as the normalization leaves it: the
+/// multipart operations with a typed form, the union enums and the schemas that use them, and
+/// the unions left as JSON values.
+fn union_and_form_counts(spec: &Value) -> String {
+    let mut normalized = spec.clone();
+    crate::normalize::normalize(&mut normalized);
+    let forms = crate::forms::multipart_operations(&normalized)
+        .iter()
+        .filter(|(_, form)| form.is_some())
+        .count();
+    let enums = normalized[crate::normalize::UNIONS_EXTENSION]
+        .as_object()
+        .map_or(0, |u| u.len());
+    let text = normalized.to_string();
+    let typed = text.matches("\"pandadoc_api::unions::").count();
+    let json = text.matches("Any JSON value: one of").count();
+    format!("{forms} | {enums} / {typed} | {json}")
 }
 
 /// Cuts the vendored spec's operations (with every component they reach) out of each release of

@@ -15,6 +15,7 @@
 //! | [`date_time_spelling`] | `format: datetime` would leave a timestamp untyped |
 //! | [`lenient_strings`] | a response string of another length or pattern failed the whole response |
 //! | [`flatten_all_of`] | typify makes an uninhabitable type of an `allOf` whose members disagree |
+//! | [`typed_unions`] | a union whose branch a value names (discriminator, disjoint required properties) is an enum |
 //! | [`object_unions_as_json`] | typify's `anyOf`/`oneOf` of objects drop or mix up fields |
 //! | [`object_type_from_properties`] | a schema with `properties` but no `type` is an object |
 //! | [`open_string_enums`] | a closed enum fails the whole response when the server adds a value |
@@ -30,6 +31,7 @@ mod objects;
 mod requests;
 mod responses;
 mod scalars;
+mod unions;
 mod walk;
 
 pub use media::{FORM_EXTENSION, json_media_types, multipart_forms, one_request_media_type};
@@ -40,6 +42,7 @@ pub use objects::{
 pub use requests::tri_state_request_fields;
 pub use responses::one_response_type_per_class;
 pub use scalars::{date_time_spelling, lenient_strings, open_string_enums};
+pub use unions::{UNIONS_EXTENSION, typed_unions};
 
 type Rule = fn(&mut Value);
 
@@ -53,6 +56,7 @@ pub const RULES: &[(&str, Rule)] = &[
     ("date_time_spelling", date_time_spelling),
     ("lenient_strings", lenient_strings),
     ("flatten_all_of", flatten_all_of),
+    ("typed_unions", typed_unions),
     ("object_unions_as_json", object_unions_as_json),
     ("object_type_from_properties", object_type_from_properties),
     ("open_string_enums", open_string_enums),
