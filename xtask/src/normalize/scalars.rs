@@ -32,9 +32,10 @@ pub fn date_time_spelling(spec: &mut Value) {
 /// typify's naming (schema name, then each property name, `Item` for array items). A `null`
 /// value or `nullable: true` on an inline enum makes the wrapper `nullable` (the known values
 /// drop `null`): its property is then `Option<<Name>>` even when required, so an explicit
-/// `null` is `None` rather than a failed response. On a component schema `nullable` is
-/// dropped (typify would name the nullable wrapper and the enum alike); an optional property
-/// referring to it still takes `null` as `None`. Parameters and request bodies are left closed: what
+/// `null` is `None` rather than a failed response. On a component schema `nullable` moves to
+/// the properties that refer to it (`allOf: [$ref]` with `nullable`, which typify makes
+/// `Option<<Name>>`, present but possibly `null`): typify would name a nullable component's
+/// wrapper and its enum alike. Parameters and request bodies are left closed: what
 /// the client sends is checked against what the spec declares.
 pub fn open_string_enums(spec: &mut Value) {
     let components: std::collections::BTreeSet<String> = spec
@@ -43,6 +44,7 @@ pub fn open_string_enums(spec: &mut Value) {
         .into_iter()
         .flat_map(|s| s.keys().cloned())
         .collect();
+    let mut nullable_components = std::collections::BTreeSet::new();
     for_each_response_schema(spec, &mut |schema, name| {
         let is_string = schema.get("type").and_then(Value::as_str) == Some("string");
         let Some(values) = schema.get("enum").and_then(Value::as_array).cloned() else {
@@ -79,12 +81,34 @@ pub fn open_string_enums(spec: &mut Value) {
             schema.get("nullable") == Some(&Value::Bool(true)) || values.iter().any(Value::is_null);
         if nullable && !components.contains(name) {
             open.insert("nullable".into(), json!(true));
+        } else if nullable {
+            nullable_components.insert(format!("#/components/schemas/{name}"));
         }
         open.insert(
             "oneOf".into(),
             json!([Value::Object(known_schema), unknown]),
         );
         *schema = open;
+    });
+    // A property that refers to a nullable enum component is nullable itself.
+    for_each_schema(spec, &mut |schema, _| {
+        for prop in schema
+            .get_mut("properties")
+            .and_then(Value::as_object_mut)
+            .into_iter()
+            .flat_map(|p| p.values_mut())
+        {
+            let Some(target) = prop.get("$ref").and_then(Value::as_str) else {
+                continue;
+            };
+            if nullable_components.contains(target) {
+                let reference = json!([{ "$ref": target }]);
+                let obj = prop.as_object_mut().expect("a $ref is in an object");
+                obj.remove("$ref");
+                obj.insert("allOf".into(), reference);
+                obj.insert("nullable".into(), json!(true));
+            }
+        }
     });
 }
 
@@ -202,6 +226,29 @@ mod tests {
         let f = &spec["components"]["schemas"]["Frequency"];
         assert!(f.get("nullable").is_none(), "{f}");
         assert_eq!(f["oneOf"][0]["enum"], json!(["monthly"]));
+    }
+
+    #[test]
+    fn a_required_reference_to_a_nullable_enum_component_decodes_null_as_none() {
+        let spec = json!({
+            "openapi": "3.0.3", "info": { "title": "t", "version": "1" },
+            "paths": { "/x": { "get": { "operationId": "getX", "responses": { "200": {
+                "description": "ok",
+                "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Item" } } }
+            }}}}},
+            "components": { "schemas": {
+                "Freq": { "type": "string", "enum": ["monthly", null], "nullable": true },
+                "Item": { "type": "object", "required": ["a"], "properties": {
+                    "a": { "$ref": "#/components/schemas/Freq" } } } } }
+        });
+        let code = super::super::render_fixture(&spec);
+        let compact: String = code.split_whitespace().collect();
+        assert!(
+            compact.contains(
+                "#[serde(deserialize_with=\"::std::option::Option::deserialize\")]puba:::std::option::Option<Freq>,"
+            ),
+            "required, nullable: present but possibly null\n{code}"
+        );
     }
 
     #[test]
