@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
+use crate::spec::METHODS;
 use serde_json::{Map, Value};
 
 /// One change between two specs.
@@ -13,10 +14,6 @@ pub struct Change {
     /// What changed, one line.
     pub what: String,
 }
-
-const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "patch", "head", "options", "trace",
-];
 
 /// Every change from `old` to `new`, in document order.
 pub fn changes(old: &Value, new: &Value) -> Vec<Change> {

@@ -4,12 +4,9 @@
 
 use std::collections::BTreeSet;
 
+use crate::spec::METHODS;
 use anyhow::{Result, bail};
 use serde_json::{Map, Value};
-
-const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
 
 /// The `operationId`s of `spec`, in document order.
 pub fn operation_ids(spec: &Value) -> Vec<String> {

@@ -5,6 +5,7 @@
 //! `send` gives the success and error types), so it can never disagree with the client. It is
 //! compiled only with the client crate's `harness` feature, which the contract tests enable.
 
+use crate::spec::METHODS;
 use anyhow::{Context, Result, bail};
 use heck::ToSnakeCase;
 use proc_macro2::TokenStream;
@@ -24,10 +25,6 @@ struct Op {
     /// The typed multipart form the raw body is built from, if any.
     form: Option<syn::Ident>,
 }
-
-const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
 
 /// The harness module for `spec` (normalized) and `client` (progenitor's output for it).
 pub fn harness(spec: &Value, client: &syn::File) -> Result<TokenStream> {

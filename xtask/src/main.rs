@@ -19,6 +19,7 @@ mod generate;
 mod harness;
 mod normalize;
 mod soak;
+mod spec;
 mod unions;
 
 use std::path::{Path, PathBuf};

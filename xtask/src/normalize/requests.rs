@@ -30,15 +30,8 @@ pub fn tri_state_request_fields(spec: &mut Value) {
         }
     }
     for (_, _, op) in operations_mut(spec) {
-        for media in op
-            .pointer_mut("/requestBody/content")
-            .and_then(Value::as_object_mut)
-            .into_iter()
-            .flat_map(|c| c.values_mut())
-        {
-            if let Some(schema) = media.get_mut("schema") {
-                walk(schema, "", &mut rewrite);
-            }
+        if let Some(body) = op.get_mut("requestBody") {
+            walk_parameter_or_body(body, &mut rewrite);
         }
     }
 }

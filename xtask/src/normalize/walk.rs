@@ -3,12 +3,9 @@
 
 use std::collections::BTreeSet;
 
+pub(super) use crate::spec::METHODS;
 use heck::ToUpperCamelCase;
 use serde_json::{Map, Value};
-
-pub(super) const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
 
 /// Keywords that document a schema without constraining it: two schemas that differ only in
 /// these describe the same values.
