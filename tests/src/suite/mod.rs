@@ -1,0 +1,268 @@
+//! The contract suite: every operation, response, parameter and security scheme of a spec,
+//! exercised through the raw client and the ext client against httpmock.
+//!
+//! It collects every deviation instead of stopping at the first, so one run lists them all.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use httpmock::prelude::*;
+use pandadoc_api::harness::{self, Erased, Operation as HarnessOp};
+use pandadoc_api_ext::{Detail, ErrorKind, RetryPolicy};
+use serde_json::{Map, Value, json};
+
+use crate::schema::{compare_schemas, instances};
+use crate::{Operation, Response, Spec};
+
+mod requests;
+mod responses;
+mod schemas;
+
+use requests::*;
+use responses::*;
+use schemas::*;
+
+/// Counts and deviations of one run.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Operations exercised.
+    pub operations: usize,
+    /// Documented responses exercised (each through both clients).
+    pub responses: usize,
+    /// Request properties checked.
+    pub request_checks: usize,
+    /// Schema cases: random instances decoded, schema comparisons.
+    pub schema_cases: usize,
+    /// Undocumented or malformed answers classified.
+    pub bad_responses: usize,
+    /// What did not hold, one line each.
+    pub failures: Vec<String>,
+    /// Differences between spec and generated schemas that widen (accepted), for information.
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    /// The one-line summary.
+    pub fn line(&self) -> String {
+        format!(
+            "contract: {} operations, {} responses, {} request checks, {} schema cases",
+            self.operations, self.responses, self.request_checks, self.schema_cases
+        )
+    }
+
+    pub(crate) fn check(&mut self, ok: bool, what: impl FnOnce() -> String) -> bool {
+        if !ok {
+            self.failures.push(what());
+        }
+        ok
+    }
+}
+
+const KEY: &str = "contract-test-key";
+const TOKEN: &str = "contract-test-token";
+
+/// Runs every section on `spec` against the compiled client.
+pub async fn run(spec: &Spec) -> Report {
+    let mut report = Report::default();
+    let ops = spec.operations();
+    coverage(&ops, &mut report);
+    let server = MockServer::start_async().await;
+    for op in &ops {
+        let Some(hop) = harness::OPERATIONS.iter().find(|h| h.id == op.id) else {
+            continue;
+        };
+        report.operations += 1;
+        let args = arguments(spec, op);
+        for response in &op.responses {
+            documented_response(spec, &server, op, hop, &args, response, &mut report).await;
+        }
+        requests(spec, &server, op, hop, &args, &mut report).await;
+        bad_responses(spec, &server, op, hop, &args, &mut report).await;
+        schemas(spec, op, &mut report);
+    }
+    report
+}
+
+/// Every operation of the spec has a harness entry and the other way round.
+fn coverage(ops: &[Operation], report: &mut Report) {
+    for op in ops {
+        report.check(harness::OPERATIONS.iter().any(|h| h.id == op.id), || {
+            format!(
+                "uncovered operation {} ({} {}): the client has no such operation; run `cargo xtask generate`",
+                op.id,
+                op.method.to_uppercase(),
+                op.path
+            )
+        });
+    }
+    for h in harness::OPERATIONS {
+        report.check(ops.iter().any(|op| op.id == h.id), || {
+            format!(
+                "stale operation {}: in the client but not in the spec; run `cargo xtask generate`",
+                h.id
+            )
+        });
+    }
+}
+
+/// Example arguments for every parameter: the parameter's `example`, its schema's, or one
+/// synthesized from the schema.
+pub fn arguments(spec: &Spec, op: &Operation) -> Map<String, Value> {
+    let mut args = Map::new();
+    for p in &op.parameters {
+        let (Some(name), Some(location)) = (p["name"].as_str(), p["in"].as_str()) else {
+            continue;
+        };
+        if location == "cookie" {
+            continue;
+        }
+        let value = p
+            .get("example")
+            .cloned()
+            .unwrap_or_else(|| spec.instance_of(&p["schema"], 0));
+        args.insert(name.to_string(), value);
+    }
+    if let Some(body) = op
+        .request_body
+        .as_ref()
+        .and_then(|media| spec.example_for(media))
+    {
+        args.insert("body".into(), crate::bodies::body_argument(spec, op, body));
+    }
+    args
+}
+
+/// The concrete path for `args`.
+fn concrete_path(op: &Operation, args: &Map<String, Value>) -> String {
+    let mut path = op.path.split('?').next().unwrap_or_default().to_string();
+    for p in &op.parameters {
+        if p["in"] == "path" {
+            let name = p["name"].as_str().unwrap_or_default();
+            let value = match &args[name] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            path = path.replace(&format!("{{{name}}}"), &value);
+        }
+    }
+    path
+}
+
+fn ext_client(server: &MockServer) -> pandadoc_api_ext::Client {
+    pandadoc_api_ext::Client::builder()
+        .api_key(KEY)
+        .base_url(server.base_url())
+        .retry(RetryPolicy::disabled())
+        .build()
+        .expect("a valid client")
+}
+
+fn raw_client(server: &MockServer) -> pandadoc_api::Client {
+    pandadoc_api::Client::new(&server.base_url(), pandadoc_api::Hooks::default())
+}
+
+async fn send_raw(
+    client: &pandadoc_api::Client,
+    hop: &HarnessOp,
+    args: &Map<String, Value>,
+) -> Result<Erased, String> {
+    harness::send(client, hop.id, args)
+        .await
+        .ok_or("no harness entry")?
+}
+
+async fn send_ext(
+    client: &pandadoc_api_ext::Client,
+    hop: &HarnessOp,
+    args: &Map<String, Value>,
+) -> Result<pandadoc_api_ext::ResponseValue<Value>, pandadoc_api_ext::Error> {
+    let raw = client.raw();
+    client
+        .call(hop.id, hop.idempotent, || async move {
+            harness::send(raw, hop.id, args)
+                .await
+                .expect("a harness entry")
+                .expect("arguments convert")
+        })
+        .await
+}
+
+/// Is every value of `expected` in `actual`? Empty arrays and nulls may be left out; date-times
+/// compare as instants. `Err` names the first JSON path that differs.
+pub fn includes(actual: &Value, expected: &Value) -> Result<(), String> {
+    includes_declared(None, None, actual, expected, &mut Vec::new())
+}
+
+/// [`includes`], where `schema` (of `spec`) says which fields are declared: a field missing from
+/// `actual` that the schema does not declare is not a failure (a typed client drops it) but a
+/// note, since the spec's example then disagrees with its own schema.
+pub fn includes_declared(
+    spec: Option<&Spec>,
+    schema: Option<&Value>,
+    actual: &Value,
+    expected: &Value,
+    notes: &mut Vec<String>,
+) -> Result<(), String> {
+    fn walk(
+        spec: Option<&Spec>,
+        schema: Option<&Value>,
+        actual: Option<&Value>,
+        expected: &Value,
+        path: &str,
+        notes: &mut Vec<String>,
+    ) -> Result<(), String> {
+        match (actual, expected) {
+            (None | Some(Value::Null), Value::Null) => Ok(()),
+            (None, Value::Array(items)) if items.is_empty() => Ok(()),
+            (None, Value::Object(fields)) if fields.is_empty() => Ok(()),
+            (None, _) => Err(format!("{path} (missing)")),
+            (Some(Value::Object(a)), Value::Object(e)) => e.iter().try_for_each(|(k, v)| {
+                let child = match (spec, schema) {
+                    (Some(spec), Some(schema)) => {
+                        let props = spec.properties(schema);
+                        let typed = !props.is_empty()
+                            || spec.resolve(schema).get("type") == Some(&json!("object"));
+                        match props.iter().find(|(name, _)| *name == k) {
+                            Some((_, s)) => Some(Some(*s)),
+                            None if typed && a.get(k).is_none() => None,
+                            None => Some(None),
+                        }
+                    }
+                    _ => Some(None),
+                };
+                match child {
+                    None => {
+                        notes.push(format!(
+                            "{path}.{k}: in the example, not declared by the schema (dropped)"
+                        ));
+                        Ok(())
+                    }
+                    Some(child) => walk(spec, child, a.get(k), v, &format!("{path}.{k}"), notes),
+                }
+            }),
+            (Some(Value::Array(a)), Value::Array(e)) if a.len() == e.len() => {
+                let items = schema
+                    .and_then(|s| spec.map(|spec| spec.resolve(s)))
+                    .and_then(|s| s.get("items"));
+                a.iter().zip(e).enumerate().try_for_each(|(i, (a, e))| {
+                    walk(spec, items, Some(a), e, &format!("{path}[{i}]"), notes)
+                })
+            }
+            (Some(Value::String(a)), Value::String(e)) if a == e || same_instant(a, e) => Ok(()),
+            (Some(Value::Number(a)), Value::Number(e)) if a.as_f64() == e.as_f64() => Ok(()),
+            (Some(a), e) if a == e => Ok(()),
+            (Some(a), e) => Err(format!("{path} ({e} became {a})")),
+        }
+    }
+    walk(spec, schema, Some(actual), expected, "$", notes)
+}
+
+fn same_instant(a: &str, b: &str) -> bool {
+    match (
+        chrono::DateTime::parse_from_rfc3339(a),
+        chrono::DateTime::parse_from_rfc3339(b),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
