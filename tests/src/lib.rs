@@ -233,7 +233,13 @@ impl Spec {
                 .and_then(Value::as_array)
                 .and_then(|v| v.first())
             {
-                return self.instance_of(first, depth + 1);
+                let mut value = self.instance_of(first, depth + 1);
+                if let (Some((tag, name)), Some(fields)) =
+                    (discriminator_value(schema, first), value.as_object_mut())
+                {
+                    fields.insert(tag, json!(name));
+                }
+                return value;
             }
         }
         if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
@@ -247,15 +253,23 @@ impl Spec {
         }
         match schema_type(schema) {
             "object" => {
+                let required: Vec<&Value> = schema
+                    .get("required")
+                    .and_then(Value::as_array)
+                    .map(|r| r.iter().collect())
+                    .unwrap_or_default();
                 let mut out = Map::new();
-                if depth < 8 {
+                // Deep down only the required properties, so that the value stays valid.
+                if depth < MAX_DEPTH {
                     for (name, prop) in schema
                         .get("properties")
                         .and_then(Value::as_object)
                         .into_iter()
                         .flatten()
                     {
-                        out.insert(name.clone(), self.instance_of(prop, depth + 1));
+                        if depth < 8 || required.contains(&&json!(name)) {
+                            out.insert(name.clone(), self.instance_of(prop, depth + 1));
+                        }
                     }
                 }
                 Value::Object(out)
@@ -320,6 +334,27 @@ impl Spec {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     }
+}
+
+/// How deep the instance generators go at most: past their usual depth they add only required
+/// properties, and here they stop (recursive schemas).
+pub const MAX_DEPTH: usize = 24;
+
+/// The discriminator of a union `schema` and the value it takes for `branch` (a `$ref`): the
+/// `mapping` key that names it, else the component's name.
+pub fn discriminator_value(schema: &Value, branch: &Value) -> Option<(String, String)> {
+    let discriminator = schema.get("discriminator")?;
+    let tag = discriminator.get("propertyName")?.as_str()?;
+    let target = branch.get("$ref")?.as_str()?;
+    let value = discriminator
+        .get("mapping")
+        .and_then(Value::as_object)
+        .and_then(|m| m.iter().find(|(_, r)| r.as_str() == Some(target)))
+        .map_or_else(
+            || target.rsplit('/').next().unwrap_or(target).to_string(),
+            |(k, _)| k.clone(),
+        );
+    Some((tag.to_string(), value))
 }
 
 /// A schema's `type`: as declared, `object` for one with `properties`, else `any`.

@@ -51,7 +51,17 @@ fn generate(spec: &Spec, schema: &Value, rng: &mut fastrand::Rng, depth: usize) 
             .and_then(Value::as_array)
             .filter(|b| !b.is_empty())
         {
-            return generate(spec, &branches[rng.usize(..branches.len())], rng, depth + 1);
+            let branch = &branches[rng.usize(..branches.len())];
+            let (mut a, mut b) = generate(spec, branch, rng, depth + 1);
+            // With a discriminator, the tag names the branch the value was made from.
+            if let Some((tag, value)) = crate::discriminator_value(schema, branch) {
+                for v in [&mut a, &mut b] {
+                    if let Some(fields) = v.as_object_mut() {
+                        fields.insert(tag.clone(), json!(value));
+                    }
+                }
+            }
+            return (a, b);
         }
     }
     if let Some(parts) = schema.get("allOf").and_then(Value::as_array) {
@@ -78,14 +88,16 @@ fn generate(spec: &Spec, schema: &Value, rng: &mut fastrand::Rng, depth: usize) 
                 .filter_map(Value::as_str)
                 .collect();
             let (mut a, mut b) = (Map::new(), Map::new());
-            if depth < 6 {
+            // Deep down only the required properties, so that every instance stays valid.
+            if depth < crate::MAX_DEPTH {
                 for (name, prop) in schema
                     .get("properties")
                     .and_then(Value::as_object)
                     .into_iter()
                     .flatten()
                 {
-                    if required.contains(&name.as_str()) || rng.u8(..10) < 7 {
+                    let required = required.contains(&name.as_str());
+                    if required || (depth < 6 && rng.u8(..10) < 7) {
                         let (x, y) = generate(spec, prop, rng, depth + 1);
                         a.insert(name.clone(), x);
                         b.insert(name.clone(), y);

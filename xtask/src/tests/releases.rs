@@ -64,6 +64,8 @@ fn corpus_workspace(work: &Path) -> std::path::PathBuf {
     let root = crate::workspace_root();
     let ws = work.join("ws");
     for dir in ["pandadoc-api-ext", "tests", "openapi"] {
+        // A fresh copy: a file deleted here must not linger there.
+        let _ = std::fs::remove_dir_all(ws.join(dir));
         copy_dir(&root.join(dir), &ws.join(dir));
     }
     std::fs::copy(root.join("Cargo.lock"), ws.join("Cargo.lock")).unwrap();
@@ -233,7 +235,7 @@ fn fragment_bumps_to_every_release_leave_the_workspace_green() {
     let work = root.join("target/fragment-bumps");
     let ws = work.join("ws");
     for spec_path in release_corpus() {
-        // The copy is refreshed, not removed: its `target/` (the downstream test's) stays warm.
+        // Each directory is copied afresh, but `target/` (the downstream test's) stays warm.
         for entry in std::fs::read_dir(&root).unwrap() {
             let entry = entry.unwrap();
             let name = entry.file_name();
@@ -241,6 +243,7 @@ fn fragment_bumps_to_every_release_leave_the_workspace_green() {
                 continue;
             }
             if entry.file_type().unwrap().is_dir() {
+                let _ = std::fs::remove_dir_all(ws.join(&name));
                 copy_dir(&entry.path(), &ws.join(&name));
             } else {
                 std::fs::create_dir_all(&ws).unwrap();
