@@ -2,7 +2,7 @@
 //! [`normalize::multipart_forms`](crate::normalize::multipart_forms)) converts to a request body,
 //! and `MULTIPART_OPERATIONS` tells the client's `pre` hook which operations send multipart.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use heck::ToSnakeCase;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -34,14 +34,7 @@ pub fn multipart_operations(spec: &Value) -> Vec<(String, Option<String>)> {
 pub fn forms(spec: &Value, client: &syn::File) -> Result<TokenStream> {
     let ops = multipart_operations(spec);
     let ids = ops.iter().map(|(id, _)| id);
-    let types = client
-        .items
-        .iter()
-        .find_map(|item| match item {
-            syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref().map(|(_, items)| items),
-            _ => None,
-        })
-        .context("progenitor's output has no `types` module")?;
+    let types = crate::harness::module_items(client, "types")?;
     let mut impls = Vec::new();
     for form in ops.iter().filter_map(|(_, f)| f.as_deref()) {
         let ident = format_ident!("{form}");

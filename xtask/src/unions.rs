@@ -1,7 +1,7 @@
 //! The `unions` module of the generated client: one enum per union that
 //! [`normalize::typed_unions`](crate::normalize::typed_unions) found can be told apart.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use heck::ToUpperCamelCase;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -12,14 +12,7 @@ use crate::normalize::UNIONS_EXTENSION;
 /// The `unions` module for `spec` (normalized); `client` is progenitor's output, whose `types`
 /// must hold every branch.
 pub fn unions(spec: &Value, client: &syn::File) -> Result<TokenStream> {
-    let types: Vec<String> = client
-        .items
-        .iter()
-        .find_map(|item| match item {
-            syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref().map(|(_, items)| items),
-            _ => None,
-        })
-        .context("progenitor's output has no `types` module")?
+    let types: Vec<String> = crate::harness::module_items(client, "types")?
         .iter()
         .filter_map(|item| match item {
             syn::Item::Struct(s) => Some(s.ident.to_string()),

@@ -120,21 +120,7 @@ pub fn multipart_forms(spec: &mut Value) {
         op[FORM_EXTENSION] = Value::String(name.clone());
         added.push((name, form));
     }
-    if added.is_empty() {
-        return;
-    }
-    let schemas = spec
-        .as_object_mut()
-        .expect("an OpenAPI document is an object")
-        .entry("components")
-        .or_insert_with(|| json!({}))
-        .as_object_mut()
-        .expect("components is an object")
-        .entry("schemas")
-        .or_insert_with(|| json!({}));
-    for (name, form) in added {
-        schemas[name] = form;
-    }
+    add_component_schemas(spec, added);
 }
 
 /// **Rule: JSON media types are `application/json`, and have a schema.**

@@ -136,20 +136,7 @@ pub fn one_response_type_per_class(spec: &mut Value) {
         }
     }
 
-    if !added.is_empty() {
-        let schemas = spec
-            .as_object_mut()
-            .expect("an OpenAPI document is an object")
-            .entry("components")
-            .or_insert_with(|| json!({}))
-            .as_object_mut()
-            .expect("components is an object")
-            .entry("schemas")
-            .or_insert_with(|| json!({}));
-        for (name, schema) in added {
-            schemas[name] = schema;
-        }
-    }
+    add_component_schemas(spec, added);
 }
 
 /// `json`, `none` or the raw media types of a response, as progenitor sorts them.

@@ -299,3 +299,22 @@ pub(super) fn unique_name(wanted: &str, taken: &mut BTreeSet<String>) -> String 
     taken.insert(name.clone());
     name
 }
+
+/// Adds `schemas` to `components/schemas` (created if missing), in order.
+pub(super) fn add_component_schemas(spec: &mut Value, schemas: Vec<(String, Value)>) {
+    if schemas.is_empty() {
+        return;
+    }
+    let target = spec
+        .as_object_mut()
+        .expect("an OpenAPI document is an object")
+        .entry("components")
+        .or_insert_with(|| serde_json::json!({}))
+        .as_object_mut()
+        .expect("components is an object")
+        .entry("schemas")
+        .or_insert_with(|| serde_json::json!({}));
+    for (name, schema) in schemas {
+        target[name] = schema;
+    }
+}
