@@ -358,18 +358,20 @@ async fn classify<E: Serialize>(error: pandadoc_api::Error<E>, exchange: &Exchan
             let body = serde_json::to_vec(&value.into_inner()).unwrap_or_default();
             Error::from_response(status, &headers, &body, false)
         }
-        Raw::InvalidResponsePayload(body, decode_error) => match exchange.status {
-            Some(status) if status.is_success() => {
-                Error::from_response(status, &exchange.headers, &body, true).with_message(format!(
-                    "the response body does not match the spec: {decode_error}"
-                ))
+        Raw::InvalidResponsePayload(body, decode_error) => {
+            let at = crate::json_path::at(&body, decode_error.line(), decode_error.column())
+                .map(|path| format!(" at {path}"))
+                .unwrap_or_default();
+            let message = format!("the response body does not match the spec{at}: {decode_error}");
+            match exchange.status {
+                Some(status) if status.is_success() => {
+                    Error::from_response(status, &exchange.headers, &body, true)
+                        .with_message(message)
+                }
+                Some(status) => Error::from_response(status, &exchange.headers, &body, true),
+                None => Error::new(ErrorKind::InvalidResponse, message),
             }
-            Some(status) => Error::from_response(status, &exchange.headers, &body, true),
-            None => Error::new(
-                ErrorKind::InvalidResponse,
-                format!("the response body does not match the spec: {decode_error}"),
-            ),
-        },
+        }
         Raw::UnexpectedResponse(mut response) => {
             let (status, headers) = (response.status(), response.headers().clone());
             let mut body = Vec::new();

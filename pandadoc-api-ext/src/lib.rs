@@ -41,6 +41,7 @@
 mod auth;
 mod client;
 mod error;
+mod json_path;
 mod oauth;
 mod retry;
 mod sms_opt_outs;

@@ -240,5 +240,9 @@ async fn a_date_time_without_offset_is_utc_and_one_that_does_not_parse_is_invali
         err.message().contains("not a date-time: \"yesterday\""),
         "{err}"
     );
+    assert!(
+        err.message().contains(" at $.results[0].opt_out_changed: "),
+        "the field is named: {err}"
+    );
     assert!(err.body_snippet().unwrap().contains("yesterday"), "{err}");
 }
