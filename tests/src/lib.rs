@@ -12,7 +12,6 @@ use serde_json::{Map, Value, json};
 #[doc = include_str!("../../README.md")]
 struct WorkspaceReadme;
 
-pub mod bodies;
 pub mod live;
 pub mod schema;
 pub mod suite;
@@ -253,11 +252,7 @@ impl Spec {
         }
         match schema_type(schema) {
             "object" => {
-                let required: Vec<&Value> = schema
-                    .get("required")
-                    .and_then(Value::as_array)
-                    .map(|r| r.iter().collect())
-                    .unwrap_or_default();
+                let required = schema.get("required").and_then(Value::as_array);
                 let mut out = Map::new();
                 // Deep down only the required properties, so that the value stays valid.
                 if depth < MAX_DEPTH {
@@ -267,7 +262,7 @@ impl Spec {
                         .into_iter()
                         .flatten()
                     {
-                        if depth < 8 || required.contains(&&json!(name)) {
+                        if depth < 8 || required.is_some_and(|r| r.iter().any(|n| n == name)) {
                             out.insert(name.clone(), self.instance_of(prop, depth + 1));
                         }
                     }

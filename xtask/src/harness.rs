@@ -262,21 +262,9 @@ fn schema_expr(ty: &syn::Type) -> TokenStream {
     }
 }
 
-/// The items of the top-level module `name` (`types`, `builder`) of progenitor's output.
-pub fn module_items<'a>(client: &'a syn::File, name: &str) -> Result<&'a [syn::Item]> {
-    client
-        .items
-        .iter()
-        .find_map(|item| match item {
-            syn::Item::Mod(m) if m.ident == name => m.content.as_ref().map(|(_, items)| &items[..]),
-            _ => None,
-        })
-        .with_context(|| format!("progenitor's output has no `{name}` module"))
-}
-
 /// Pairs each operation of the spec with its client method, builder fields and types.
 fn operations(spec: &Value, client: &syn::File) -> Result<Vec<Op>> {
-    let builder_mod = module_items(client, "builder")?;
+    let builder_mod = crate::generate::module_items(client, "builder")?;
     let mut ops = Vec::new();
     for (path, item) in spec["paths"].as_object().into_iter().flatten() {
         for method in METHODS {

@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 use crate::schema::{compare_schemas, instances};
 use crate::{Operation, Response, Spec};
 
+mod bodies;
 mod requests;
 mod responses;
 mod schemas;
@@ -127,7 +128,7 @@ pub fn arguments(spec: &Spec, op: &Operation) -> Map<String, Value> {
         .as_ref()
         .and_then(|media| spec.example_for(media))
     {
-        args.insert("body".into(), crate::bodies::body_argument(spec, op, body));
+        args.insert("body".into(), bodies::body_argument(spec, op, body));
     }
     args
 }

@@ -13,7 +13,7 @@ pub(super) struct Captured {
 
 /// What each client sends: method, path, only declared query parameters, date-times in RFC 3339
 /// and percent-encoded, `Accept`, `Authorization` per security scheme, and the body
-/// ([`crate::bodies`]).
+/// ([`super::bodies`]).
 pub(super) async fn requests(
     spec: &Spec,
     server: &MockServer,
@@ -120,7 +120,7 @@ pub(super) async fn requests(
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
             .map(|(_, v)| v.as_str());
-        crate::bodies::check(
+        super::bodies::check(
             spec,
             op,
             &label,

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::suite::{Report, includes_declared};
+use super::{Report, includes_declared};
 use crate::{Operation, Spec};
 
 /// The bytes of every file part the suite sends: a line break, a would-be delimiter and bytes
@@ -42,7 +42,7 @@ fn file_kind(spec: &Spec, schema: &Value) -> Option<bool> {
 
 /// The body argument for `op`: for a multipart body, every file property (given in the example
 /// or not) holds a file part in `FilePart`'s serde form.
-pub fn body_argument(spec: &Spec, op: &Operation, mut body: Value) -> Value {
+pub(super) fn body_argument(spec: &Spec, op: &Operation, mut body: Value) -> Value {
     let (true, Some(schema), Some(fields)) = (
         is_multipart(op),
         op.request_body.as_ref().and_then(|m| m.get("schema")),
@@ -65,7 +65,7 @@ pub fn body_argument(spec: &Spec, op: &Operation, mut body: Value) -> Value {
 
 /// Checks the body of a captured request against the `body` argument. Raw bodies
 /// (octet-stream, text) are the caller's bytes and are not checked here.
-pub async fn check(
+pub(super) async fn check(
     spec: &Spec,
     op: &Operation,
     label: &str,
