@@ -13,6 +13,8 @@
 //! - **Tracing**: a `pandadoc.request` span per attempt (operation, attempt, status, latency).
 //! - **Sync**: [`sync::OptOutSync`], a gapless, resumable feed of opt-out changes from a
 //!   checkpoint, with compare-and-set [`sync::CheckpointStore`]s.
+//! - **Ledger**: [`ledger`], a do-not-text list on SQLite (feature `sqlite`) or PostgreSQL
+//!   (feature `postgres`), written exactly once per change with the checkpoint.
 //!
 //! ```no_run
 //! use pandadoc_api_ext::{Client, ErrorKind, SmsOptOutStatus, TimeRange};
@@ -42,6 +44,7 @@ mod auth;
 mod client;
 mod error;
 mod json_path;
+pub mod ledger;
 mod oauth;
 mod retry;
 mod sms_opt_outs;

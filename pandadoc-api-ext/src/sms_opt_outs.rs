@@ -47,6 +47,17 @@ impl Serialize for SmsOptOutStatus {
     }
 }
 
+impl From<&str> for SmsOptOutStatus {
+    /// Reads the API's spelling back: `opt-in`, `opt-out`, anything else [`Self::Unknown`].
+    fn from(text: &str) -> Self {
+        match text {
+            "opt-in" => Self::OptIn,
+            "opt-out" => Self::OptOut,
+            other => Self::Unknown(other.to_string()),
+        }
+    }
+}
+
 impl From<RawStatus> for SmsOptOutStatus {
     fn from(raw: RawStatus) -> Self {
         match raw {

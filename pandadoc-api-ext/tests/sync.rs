@@ -287,7 +287,8 @@ async fn a_rate_limit_spaces_the_requests_of_a_catch_up() {
     let log = Arc::new(common::sim::truth(9, t0(), 10, 50, 1));
     let clock = SimClock(Arc::new(Mutex::new(t0() + TimeDelta::hours(4))));
     let server = start_server(log, Arc::new(clock.clone()), Arc::new(Vec::new())).await;
-    // 600 a minute: 100 ms between requests; four 1-hour windows make three gaps.
+    // 600 a minute: 100 ms between requests; five windows of at most 1 hour (55 min of new
+    // time each after the first) make four gaps.
     let options = options()
         .max_window(TimeDelta::hours(1))
         .requests_per_minute(600);
@@ -302,11 +303,55 @@ async fn a_rate_limit_spaces_the_requests_of_a_catch_up() {
         .catch_up(async |_| Ok::<(), std::convert::Infallible>(()))
         .await
         .unwrap();
-    assert_eq!(windows, 4);
-    assert_eq!(server.requests.load(Ordering::SeqCst), 4);
+    assert_eq!(windows, 5);
+    assert_eq!(server.requests.load(Ordering::SeqCst), 5);
     assert!(
-        started.elapsed() >= Duration::from_millis(300),
+        started.elapsed() >= Duration::from_millis(400),
         "paced: {:?}",
         started.elapsed()
     );
+}
+
+#[tokio::test]
+async fn every_request_window_is_at_most_max_window_overlap_included() {
+    let log = Arc::new(common::sim::truth(5, t0(), 10, 100, 1));
+    let clock = SimClock(Arc::new(Mutex::new(t0() + TimeDelta::days(1))));
+    let server = start_server(log, Arc::new(clock.clone()), Arc::new(Vec::new())).await;
+    let (max_window, overlap) = (TimeDelta::hours(6), TimeDelta::minutes(1));
+    let options = options().max_window(max_window).overlap(overlap);
+    let mut sync = OptOutSync::new(
+        client(&server, &clock),
+        MemoryStore::default(),
+        t0(),
+        options,
+    );
+    sync.catch_up(async |_| Ok::<(), std::convert::Infallible>(()))
+        .await
+        .unwrap();
+    let windows = server.windows.lock().unwrap().clone();
+    assert!(windows.len() >= 4, "{windows:?}");
+    for (from, to) in &windows {
+        assert!(
+            *to - *from <= max_window,
+            "{from} .. {to} is longer than 6 h"
+        );
+    }
+    assert!(
+        windows.windows(2).all(|w| w[1].0 == w[0].1 - overlap),
+        "each window re-reads the overlap of the one before: {windows:?}"
+    );
+    // An overlap as long as the window would never move: refused before anything is sent.
+    let mut stuck = OptOutSync::new(
+        client(&server, &clock),
+        MemoryStore::default(),
+        t0(),
+        options.overlap(max_window),
+    );
+    let sent = server.requests.load(Ordering::SeqCst);
+    let err = stuck
+        .step(async |_| Ok::<(), std::convert::Infallible>(()))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("max_window"), "{err}");
+    assert_eq!(server.requests.load(Ordering::SeqCst), sent, "nothing sent");
 }

@@ -3,8 +3,8 @@
 //! `GET /public/v1/sms-opt-outs` answers "the latest change of each number inside a window".
 //! [`OptOutSync`] turns that into an at-least-once, ordered feed:
 //!
-//! - It reads windows from the checkpoint up to `now - lag`, each at most `max_window` long, so a
-//!   sync that was down for a month catches up in chunks.
+//! - It reads windows from the checkpoint up to `now - lag`, each at most `max_window` long
+//!   (overlap included), so a sync that was down for a month catches up in chunks.
 //! - Consecutive windows overlap by `overlap`, to catch changes the server wrote late. A change
 //!   seen twice (same number, status and `opt_out_changed`) is delivered once within a run.
 //! - Each window's changes go to the caller sorted by `opt_out_changed`. The checkpoint moves
@@ -77,7 +77,8 @@ impl SyncOptions {
         self
     }
 
-    /// The longest window (new time per request).
+    /// The longest window a request asks for, overlap included (each request reads
+    /// `max_window - overlap` of new time; `overlap` must be shorter).
     pub fn max_window(mut self, max_window: TimeDelta) -> Self {
         self.max_window = max_window;
         self
@@ -97,9 +98,9 @@ impl SyncOptions {
                 "sync: lag and overlap cannot be negative",
             ));
         }
-        if self.max_window < second {
+        if self.max_window < second || self.max_window - self.overlap < second {
             return Err(Error::invalid_input(
-                "sync: max_window must be at least 1 s",
+                "sync: max_window must be at least 1 s longer than the overlap",
             ));
         }
         if self.requests_per_minute == Some(0) {
@@ -226,6 +227,33 @@ impl<S: CheckpointStore> OptOutSync<S> {
         F: AsyncFnOnce(SyncBatch) -> Result<(), E>,
         E: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
+        self.step_with(async |store: &S, expected, next, batch| {
+            if let Some(batch) = batch {
+                deliver(batch)
+                    .await
+                    .map_err(|e| SyncError::Rejected(e.into()))?;
+            }
+            store.save(expected.as_ref(), &next).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// One step: reads the next window and hands it to `commit` with the checkpoint read and
+    /// the one to store (`commit` must move it, compare-and-set, once the changes are safe).
+    /// The batch is `None` when the window has no change not delivered in this run.
+    pub(crate) async fn step_with<C>(
+        &mut self,
+        commit: C,
+    ) -> Result<Option<WindowReport>, SyncError>
+    where
+        C: AsyncFnOnce(
+            &S,
+            Option<Checkpoint>,
+            Checkpoint,
+            Option<SyncBatch>,
+        ) -> Result<(), SyncError>,
+    {
         self.options.check()?;
         let second = TimeDelta::seconds(1);
         let now = self.client.now();
@@ -240,8 +268,9 @@ impl<S: CheckpointStore> OptOutSync<S> {
         if watermark >= target {
             return Ok(None);
         }
-        let to = (watermark + self.options.max_window).min(target);
         let from = from.duration_trunc(second).unwrap_or(from);
+        // The whole request window, overlap included, is at most `max_window`.
+        let to = (from + self.options.max_window).min(target);
         let span = tracing::info_span!(
             "pandadoc.sync.window",
             from = %from.to_rfc3339(),
@@ -268,18 +297,13 @@ impl<S: CheckpointStore> OptOutSync<S> {
             });
             tracing::Span::current().record("changes", changes.len());
             let delivered = changes.len();
-            if !changes.is_empty() {
-                let batch = SyncBatch {
-                    window: page.window,
-                    changes,
-                };
-                deliver(batch)
-                    .await
-                    .map_err(|e| SyncError::Rejected(e.into()))?;
-                self.delivered.extend(fresh);
-            }
+            let batch = (!changes.is_empty()).then_some(SyncBatch {
+                window: page.window,
+                changes,
+            });
             let next = Checkpoint { watermark: to };
-            self.store.save(checkpoint.as_ref(), &next).await?;
+            commit(&self.store, checkpoint, next, batch).await?;
+            self.delivered.extend(fresh);
             // Only changes of the next window can come again.
             let next_from = to - self.options.overlap;
             self.delivered

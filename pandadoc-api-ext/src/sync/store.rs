@@ -43,6 +43,30 @@ pub enum StoreError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A database (a ledger's) failed: connecting, a query, a transaction.
+    Database {
+        /// Which database: a file path, or `host:port/dbname` (never a password).
+        location: String,
+        /// What failed, e.g. `apply a batch`.
+        operation: String,
+        /// The driver's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A value given to the store is not valid (a phone number, a table prefix, a database
+    /// URL), or a change lacks what the store needs to record it. Nothing was written.
+    InvalidInput {
+        /// What is wrong, naming the value.
+        message: String,
+    },
+    /// The database holds a ledger schema newer than this program knows: it is left as it is.
+    SchemaTooNew {
+        /// Which database.
+        location: String,
+        /// The version found.
+        found: i64,
+        /// The newest version this program knows.
+        supported: i64,
+    },
 }
 
 impl fmt::Display for StoreError {
@@ -61,6 +85,21 @@ impl fmt::Display for StoreError {
                 write!(f, "the checkpoint in {location} is not valid: {message}")
             }
             Self::Io { location, source } => write!(f, "{location}: {source}"),
+            Self::Database {
+                location,
+                operation,
+                source,
+            } => write!(f, "{location}: {operation}: {source}"),
+            Self::InvalidInput { message } => f.write_str(message),
+            Self::SchemaTooNew {
+                location,
+                found,
+                supported,
+            } => write!(
+                f,
+                "{location}: the ledger schema is version {found}, newer than this program knows \
+                 ({supported}): upgrade the program"
+            ),
         }
     }
 }
@@ -69,6 +108,7 @@ impl std::error::Error for StoreError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Io { source, .. } => Some(source),
+            Self::Database { source, .. } => Some(source.as_ref()),
             _ => None,
         }
     }

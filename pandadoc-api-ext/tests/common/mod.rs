@@ -2,6 +2,7 @@
 //! a client for a mock base URL.
 #![allow(dead_code)]
 
+pub mod ledgers;
 pub mod sim;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

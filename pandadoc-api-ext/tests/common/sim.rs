@@ -94,6 +94,8 @@ pub struct Server {
     pub crash_at: Arc<Mutex<Option<usize>>>,
     /// Request number `hang_at` is never answered (after `crash` is notified).
     pub hang_at: Arc<Mutex<Option<usize>>>,
+    /// The window (`timestamp_from`, `timestamp_to`) of every well-formed request.
+    pub windows: Arc<Mutex<Vec<(DateTime<Utc>, DateTime<Utc>)>>>,
 }
 
 pub fn query_time(query: &str, name: &str) -> Option<DateTime<Utc>> {
@@ -147,18 +149,20 @@ pub async fn start_server(
     let crash = Arc::new(Notify::new());
     let crash_at = Arc::new(Mutex::new(None));
     let hang_at = Arc::new(Mutex::new(None));
-    let (r, n, at, hang) = (
+    let windows = Arc::new(Mutex::new(Vec::new()));
+    let (r, n, at, hang, w) = (
         requests.clone(),
         crash.clone(),
         crash_at.clone(),
         hang_at.clone(),
+        windows.clone(),
     );
     tokio::spawn(async move {
         loop {
             let Ok((mut socket, _)) = listener.accept().await else {
                 return;
             };
-            let (log, clock, faults, requests, crash, crash_at, hang_at) = (
+            let (log, clock, faults, requests, crash, crash_at, hang_at, windows) = (
                 log.clone(),
                 clock.clone(),
                 faults.clone(),
@@ -166,6 +170,7 @@ pub async fn start_server(
                 n.clone(),
                 at.clone(),
                 hang.clone(),
+                w.clone(),
             );
             tokio::spawn(async move {
                 let mut buf = Vec::new();
@@ -197,6 +202,7 @@ pub async fn start_server(
                                 query_time(query, "timestamp_to"),
                             ) {
                                 (Some(from), Some(to)) => {
+                                    windows.lock().unwrap().push((from, to));
                                     (200, answer(&log, clock.now(), from, to))
                                 }
                                 _ => (400, r#"{"type":"request_error","detail":"both ends"}"#.into()),
@@ -220,5 +226,6 @@ pub async fn start_server(
         crash,
         crash_at,
         hang_at,
+        windows,
     }
 }

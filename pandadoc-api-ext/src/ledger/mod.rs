@@ -1,0 +1,414 @@
+//! A do-not-text ledger: the latest SMS status of every phone number, the history of every
+//! change received, and the sync's checkpoint, in one database.
+//!
+//! The [sync](crate::sync) delivers each change at least once, in windows that overlap. A
+//! ledger makes its effect exactly-once:
+//!
+//! - [`Ledger::apply`] writes a window in **one transaction**: each number is upserted only
+//!   where the change is newer than the stored one, every distinct change is appended to the
+//!   history (a repeat adds nothing), and the checkpoint moves by compare-and-set. A crash at
+//!   any instant leaves all three as they were or all three new.
+//! - **Ordering rule**: a change replaces the stored one only if its `opt_out_changed` is
+//!   later. On equal times the more restrictive status wins: opt-out, then a status this
+//!   program does not know, then opt-in. So replays and overlaps, in any order, leave the same
+//!   ledger as the latest change of each number alone.
+//! - **Look-ups** are local: [`Ledger::textability`] answers "may I text this number?" from
+//!   the database, and says [`Textability::Stale`] when the checkpoint is older than the bound
+//!   you give (the sync has stopped).
+//!
+//! Backends, each behind a Cargo feature: [`SqliteLedger`] (`sqlite`: one file, one machine)
+//! and [`PostgresLedger`] (`postgres`: replicas, one of which polls at a time).
+//!
+//! ```no_run
+//! # #[cfg(feature = "sqlite")]
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use pandadoc_api_ext::Client;
+//! use pandadoc_api_ext::ledger::{Ledger, LedgerOptions, SqliteLedger, Textability};
+//! use pandadoc_api_ext::sync::{OptOutSync, SyncOptions};
+//!
+//! let ledger = SqliteLedger::open("opt-outs.db", &LedgerOptions::default())?;
+//! let start = chrono::Utc::now() - chrono::TimeDelta::days(30); // used only without a checkpoint
+//! let mut sync = OptOutSync::new(Client::from_env()?, ledger.clone(), start, SyncOptions::default());
+//! sync.catch_up_into_ledger(async |_batch| Ok::<(), std::io::Error>(())).await?;
+//!
+//! match ledger.textability("+1 415 555 0100", chrono::TimeDelta::minutes(15)).await? {
+//!     Textability::OptedIn(_) | Textability::NeverSeen => println!("may text"),
+//!     Textability::OptedOut(entry) => println!("do not text: {} since {}", entry.status, entry.opt_out_changed),
+//!     Textability::Stale { checkpoint, .. } => println!("the ledger is stale (checkpoint {checkpoint:?})"),
+//! }
+//! # Ok(()) }
+//! ```
+
+mod batch;
+mod phone;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+
+pub use phone::canonical_phone;
+#[cfg(feature = "postgres")]
+pub use postgres::{LeaseHolder, PostgresLedger, PostgresOptions};
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteLedger;
+
+use crate::SmsOptOutChange;
+use crate::SmsOptOutStatus;
+use crate::sync::{
+    Checkpoint, CheckpointStore, OptOutSync, StoreError, SyncBatch, SyncError, WindowReport,
+};
+
+/// The schema version this program writes. A database at a newer version is refused
+/// ([`StoreError::SchemaTooNew`]), never written to.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// The latest status of one number.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LedgerEntry {
+    /// The number, canonical E.164.
+    pub phone_number: String,
+    /// Its status.
+    pub status: SmsOptOutStatus,
+    /// When the status changed (PandaDoc's `opt_out_changed`).
+    pub opt_out_changed: DateTime<Utc>,
+    /// When the ledger recorded this change.
+    pub recorded: DateTime<Utc>,
+}
+
+impl LedgerEntry {
+    /// Whether the status allows texting: opt-in only (an unknown status does not).
+    pub fn may_text(&self) -> bool {
+        self.status == SmsOptOutStatus::OptIn
+    }
+}
+
+/// The answer to "may I text this number?".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Textability {
+    /// The number opted out, or has a status this program does not know: do not text.
+    OptedOut(LedgerEntry),
+    /// The number's latest change is an opt-in.
+    OptedIn(LedgerEntry),
+    /// No change of the number was ever received (PandaDoc reports numbers that changed).
+    NeverSeen,
+    /// The checkpoint is older than the bound given (or there is none): the sync has stopped,
+    /// so any answer may be out of date. What the ledger holds is given anyway.
+    Stale {
+        /// The checkpoint, `None` before the first window.
+        checkpoint: Option<DateTime<Utc>>,
+        /// The number's entry, if any.
+        entry: Option<LedgerEntry>,
+    },
+}
+
+impl Textability {
+    /// `true` for [`Self::OptedIn`] and [`Self::NeverSeen`] only.
+    pub fn may_text(&self) -> bool {
+        matches!(self, Self::OptedIn(_) | Self::NeverSeen)
+    }
+
+    /// The answer from an entry and the checkpoint, at `now`.
+    pub(crate) fn decide(
+        entry: Option<LedgerEntry>,
+        checkpoint: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+        max_staleness: TimeDelta,
+    ) -> Self {
+        if checkpoint.is_none_or(|c| c < now - max_staleness) {
+            return Self::Stale { checkpoint, entry };
+        }
+        match entry {
+            None => Self::NeverSeen,
+            Some(e) if e.may_text() => Self::OptedIn(e),
+            Some(e) => Self::OptedOut(e),
+        }
+    }
+}
+
+/// One change as the history recorded it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HistoryEntry {
+    /// The number, canonical E.164.
+    pub phone_number: String,
+    /// The status it changed to.
+    pub status: SmsOptOutStatus,
+    /// When it changed.
+    pub opt_out_changed: DateTime<Utc>,
+    /// When the ledger first received it.
+    pub recorded: DateTime<Utc>,
+}
+
+/// What a ledger holds, in brief.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LedgerStats {
+    /// The sync's checkpoint.
+    pub checkpoint: Option<DateTime<Utc>>,
+    /// Numbers by status (`opt-in`, `opt-out`, or an unknown status's text).
+    pub numbers_by_status: BTreeMap<String, u64>,
+    /// Changes in the history.
+    pub history: u64,
+    /// The schema version of the database.
+    pub schema_version: i64,
+}
+
+/// What one [`Ledger::apply`] changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Numbers whose entry was created or replaced by a newer change.
+    pub updated: u64,
+    /// Changes appended to the history (repeats are not).
+    pub recorded: u64,
+}
+
+/// Where a ledger's tables live: their names start with `prefix` (default `pandadoc_`), and
+/// on PostgreSQL they are in `schema` (default `public`). Both must be SQL identifiers
+/// (ASCII letters, digits, `_`, not starting with a digit, at most 40 bytes), so that no
+/// configuration value can inject SQL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LedgerOptions {
+    prefix: String,
+    schema: String,
+}
+
+impl Default for LedgerOptions {
+    fn default() -> Self {
+        Self {
+            prefix: "pandadoc_".into(),
+            schema: "public".into(),
+        }
+    }
+}
+
+impl LedgerOptions {
+    /// Tables named `<prefix>sms_numbers`, `<prefix>sms_history`, ...
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The PostgreSQL schema (created if missing); SQLite has none and ignores it.
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = schema.into();
+        self
+    }
+
+    /// The checked names of the tables, `schema.` included where `qualified`.
+    pub(crate) fn tables(&self, qualified: bool) -> Result<Tables, StoreError> {
+        identifier("table prefix", &self.prefix, true)?;
+        identifier("schema", &self.schema, false)?;
+        let at = |name: &str| {
+            if qualified {
+                format!("\"{}\".\"{}{name}\"", self.schema, self.prefix)
+            } else {
+                format!("\"{}{name}\"", self.prefix)
+            }
+        };
+        Ok(Tables {
+            meta: at("sms_meta"),
+            numbers: at("sms_numbers"),
+            history: at("sms_history"),
+            checkpoint: at("sms_checkpoint"),
+            schema: format!("\"{}\"", self.schema),
+            lease_key: lease_key(&format!("{}.{}", self.schema, self.prefix)),
+        })
+    }
+}
+
+/// Quoted table names, ready to be put into SQL.
+#[derive(Clone, Debug)]
+pub(crate) struct Tables {
+    pub meta: String,
+    pub numbers: String,
+    pub history: String,
+    pub checkpoint: String,
+    pub schema: String,
+    /// The PostgreSQL advisory-lock key of this ledger's leader lease.
+    pub lease_key: i64,
+}
+
+fn identifier(what: &str, value: &str, may_be_empty: bool) -> Result<(), StoreError> {
+    let ok = value.len() <= 40
+        && (may_be_empty || !value.is_empty())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !value.starts_with(|c: char| c.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidInput {
+            message: format!(
+                "the ledger {what} {value:?} is not an SQL identifier (letters, digits and _, \
+                 not starting with a digit, at most 40)"
+            ),
+        })
+    }
+}
+
+/// FNV-1a: a stable 64-bit key from the ledger's name (the same on every replica and release).
+fn lease_key(name: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in "pandadoc-ledger:".bytes().chain(name.bytes()) {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash as i64
+}
+
+/// A do-not-text ledger; see the [module docs](self). It is the sync's checkpoint store.
+pub trait Ledger: CheckpointStore {
+    /// Records `changes` and moves the checkpoint from `expected` to `new`, in one
+    /// transaction. [`StoreError::Conflict`] when the checkpoint is not `expected` (another
+    /// replica moved it): nothing is written. A change without a number, status or time, or
+    /// with a number that is not E.164, is [`StoreError::InvalidInput`]: nothing is written.
+    fn apply(
+        &self,
+        changes: &[SmsOptOutChange],
+        expected: Option<&Checkpoint>,
+        new: &Checkpoint,
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
+
+    /// The latest status of `phone` (any usual formatting of an E.164 number).
+    fn entry(
+        &self,
+        phone: &str,
+    ) -> impl Future<Output = Result<Option<LedgerEntry>, StoreError>> + Send;
+
+    /// May `phone` be texted? [`Textability::Stale`] when the checkpoint is older than
+    /// `max_staleness` before now.
+    fn textability(
+        &self,
+        phone: &str,
+        max_staleness: TimeDelta,
+    ) -> impl Future<Output = Result<Textability, StoreError>> + Send {
+        async move {
+            let entry = self.entry(phone).await?;
+            let checkpoint = self.load().await?.map(|c| c.watermark);
+            Ok(Textability::decide(
+                entry,
+                checkpoint,
+                Utc::now(),
+                max_staleness,
+            ))
+        }
+    }
+
+    /// Up to `limit` entries with numbers after `after`, in number order (a stable order: page
+    /// through the whole list by passing the last number back). Only opted-out ones (every
+    /// status but opt-in) when `only_opted_out`.
+    fn entries(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+        only_opted_out: bool,
+    ) -> impl Future<Output = Result<Vec<LedgerEntry>, StoreError>> + Send;
+
+    /// Every change of `phone` received, oldest first.
+    fn history(
+        &self,
+        phone: &str,
+    ) -> impl Future<Output = Result<Vec<HistoryEntry>, StoreError>> + Send;
+
+    /// The checkpoint, counts, and schema version.
+    fn stats(&self) -> impl Future<Output = Result<LedgerStats, StoreError>> + Send;
+}
+
+impl<L: Ledger> OptOutSync<L> {
+    /// Reads the next window and records it in the ledger with the checkpoint, in one
+    /// transaction; then hands the batch to `after` (e.g. to print it). `Ok(None)` when caught
+    /// up. An error from `after` stops the sync, the window already recorded.
+    pub async fn step_into_ledger<F, E>(
+        &mut self,
+        after: F,
+    ) -> Result<Option<WindowReport>, SyncError>
+    where
+        F: AsyncFnOnce(&SyncBatch) -> Result<(), E>,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        self.step_with(async |ledger: &L, expected, next, batch| {
+            let changes = batch.as_ref().map_or(&[][..], |b| &b.changes[..]);
+            ledger.apply(changes, expected.as_ref(), &next).await?;
+            if let Some(batch) = &batch {
+                after(batch)
+                    .await
+                    .map_err(|e| SyncError::Rejected(e.into()))?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// [`step_into_ledger`](Self::step_into_ledger) until caught up; the number of windows.
+    pub async fn catch_up_into_ledger<F, E>(&mut self, mut after: F) -> Result<usize, SyncError>
+    where
+        F: AsyncFnMut(&SyncBatch) -> Result<(), E>,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let mut windows = 0;
+        while self
+            .step_into_ledger(async |batch| after(batch).await)
+            .await?
+            .is_some()
+        {
+            windows += 1;
+        }
+        Ok(windows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_configuration_value_reaches_sql_unchecked() {
+        assert!(LedgerOptions::default().tables(true).is_ok());
+        assert!(LedgerOptions::default().prefix("").tables(false).is_ok());
+        for bad in ["x\"; DROP TABLE t; --", "a b", "1abc", "é", &"a".repeat(41)] {
+            let err = LedgerOptions::default()
+                .prefix(bad)
+                .tables(false)
+                .unwrap_err();
+            assert!(matches!(err, StoreError::InvalidInput { .. }), "{bad}");
+            assert!(
+                LedgerOptions::default().schema(bad).tables(true).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(LedgerOptions::default().schema("").tables(true).is_err());
+    }
+
+    #[test]
+    fn a_stale_ledger_says_so_whatever_it_holds() {
+        let now = DateTime::from_timestamp(1_000_000, 0).unwrap();
+        let entry = |status| LedgerEntry {
+            phone_number: "+14155550100".into(),
+            status,
+            opt_out_changed: now,
+            recorded: now,
+        };
+        let fresh = Some(now - TimeDelta::minutes(1));
+        let bound = TimeDelta::minutes(15);
+        use SmsOptOutStatus::*;
+        assert!(matches!(
+            Textability::decide(Some(entry(OptOut)), fresh, now, bound),
+            Textability::OptedOut(_)
+        ));
+        assert!(matches!(
+            Textability::decide(Some(entry(Unknown("x".into()))), fresh, now, bound),
+            Textability::OptedOut(_)
+        ));
+        assert!(Textability::decide(Some(entry(OptIn)), fresh, now, bound).may_text());
+        assert!(Textability::decide(None, fresh, now, bound).may_text());
+        let stale = Textability::decide(Some(entry(OptIn)), Some(now - bound * 2), now, bound);
+        assert!(matches!(stale, Textability::Stale { entry: Some(_), .. }));
+        assert!(!stale.may_text());
+        assert!(!Textability::decide(None, None, now, bound).may_text());
+    }
+}

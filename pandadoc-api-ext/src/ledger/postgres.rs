@@ -1,0 +1,675 @@
+//! The ledger on PostgreSQL (feature `postgres`): shared by replicas, one of which polls.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use tokio::sync::Mutex;
+use tokio_postgres::{Client, Config, NoTls, Statement, config::SslMode};
+
+use super::batch::{Prepared, Row, prepare};
+use super::{
+    Applied, HistoryEntry, Ledger, LedgerEntry, LedgerOptions, LedgerStats, SCHEMA_VERSION, Tables,
+    Textability, canonical_phone,
+};
+use crate::SmsOptOutChange;
+use crate::sync::{Checkpoint, CheckpointStore, StoreError};
+
+/// How a [`PostgresLedger`] connects and leads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PostgresOptions {
+    lease_poll: Duration,
+    connect_timeout: Duration,
+    application_name: String,
+}
+
+impl Default for PostgresOptions {
+    /// Lease polled every second, connections given 10 s, application name `pandadoc-ledger`.
+    fn default() -> Self {
+        Self {
+            lease_poll: Duration::from_secs(1),
+            connect_timeout: Duration::from_secs(10),
+            application_name: "pandadoc-ledger".into(),
+        }
+    }
+}
+
+impl PostgresOptions {
+    /// How often a stand-by tries to take the lease ([`PostgresLedger::lead`]).
+    pub fn lease_poll(mut self, every: Duration) -> Self {
+        self.lease_poll = every;
+        self
+    }
+
+    /// How long connecting may take.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The `application_name` of the connections, shown by [`PostgresLedger::leader`] and in
+    /// `pg_stat_activity` (e.g. `opt-outs@host-a`).
+    pub fn application_name(mut self, name: impl Into<String>) -> Self {
+        self.application_name = name.into();
+        self
+    }
+}
+
+/// The replica that holds a ledger's lease.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaseHolder {
+    /// The server process id of its session.
+    pub pid: i32,
+    /// Its `application_name`.
+    pub application_name: String,
+    /// Its address, `None` over a Unix socket.
+    pub client_addr: Option<String>,
+    /// When its session started.
+    pub since: Option<DateTime<Utc>>,
+}
+
+/// A ledger on PostgreSQL; replicas of a service share one.
+///
+/// - **Lease**: [`lead`](Self::lead) waits until this replica holds the ledger's leader lease,
+///   a session-level advisory lock on the writing connection, so that one replica at a time
+///   polls PandaDoc. The server frees it when that session ends: at once when the leader's
+///   process dies (the kernel closes its socket), or within about 25 s when its host or
+///   network does (TCP keepalives of 10 s, then 3 probes 5 s apart, set on the session). A
+///   stand-by takes over within `lease_poll` after that. If two replicas ever write at once,
+///   the checkpoint's compare-and-set still rejects the second (nothing is lost or skipped).
+///   An advisory lock rather than a lease row: no clocks to trust, and a dead leader's lock
+///   goes as soon as the server sees its session gone, with no expiry to wait for.
+/// - **Writes** are set-based: one statement for the history and one for the numbers per
+///   batch (`unnest` arrays, `ON CONFLICT ... WHERE` newer), in one transaction with the
+///   checkpoint.
+/// - **TLS** with rustls (verified against the platform's roots) when the URL says
+///   `sslmode=require`; otherwise the connection is plain (for loopback or a private network).
+/// - The URL's password never appears in `Debug`, `Display` or errors.
+#[derive(Clone)]
+pub struct PostgresLedger {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    location: String,
+    tables: Tables,
+    options: PostgresOptions,
+    writer: Mutex<Writer>,
+    reader: Client,
+    reads: ReadStatements,
+    leading: AtomicBool,
+    /// Drives the writing connection, which holds the lease: finished once that session is gone.
+    session: tokio::task::JoinHandle<()>,
+}
+
+struct Writer {
+    client: Client,
+    cas: Statement,
+    history: Statement,
+    numbers: Statement,
+}
+
+struct ReadStatements {
+    checkpoint: Statement,
+    entry: Statement,
+    textability: Statement,
+    entries: Statement,
+}
+
+impl fmt::Debug for PostgresLedger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresLedger")
+            .field("location", &self.inner.location)
+            .field("tables", &self.inner.tables.numbers)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `postgres://user@host:port/dbname`, without the password.
+fn location(config: &Config) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .zip(config.get_ports().iter().chain(std::iter::repeat(&5432)))
+        .map(|(h, p)| match h {
+            tokio_postgres::config::Host::Tcp(h) => format!("{h}:{p}"),
+            #[cfg(unix)]
+            tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .collect();
+    format!(
+        "postgres://{}@{}/{}",
+        config.get_user().unwrap_or(""),
+        hosts.join(","),
+        config.get_dbname().unwrap_or("")
+    )
+}
+
+fn database(location: &str, operation: &str, e: tokio_postgres::Error) -> StoreError {
+    StoreError::Database {
+        location: location.to_string(),
+        operation: operation.to_string(),
+        source: Box::new(e),
+    }
+}
+
+/// A client, and the task driving its connection (finished once the session is gone).
+async fn connect(
+    config: &Config,
+    location: &str,
+) -> Result<(Client, tokio::task::JoinHandle<()>), StoreError> {
+    let failed = |e| database(location, "connect", e);
+    if config.get_ssl_mode() == SslMode::Require {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .and_then(|b| {
+                use rustls_platform_verifier::BuilderVerifierExt;
+                b.with_platform_verifier()
+            })
+            .map_err(|e| StoreError::Database {
+                location: location.to_string(),
+                operation: "set up TLS".into(),
+                source: Box::new(e),
+            })?
+            .with_no_client_auth();
+        let (client, connection) = config
+            .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
+            .await
+            .map_err(failed)?;
+        Ok((client, tokio::spawn(async { drop(connection.await) })))
+    } else {
+        let (client, connection) = config.connect(NoTls).await.map_err(failed)?;
+        Ok((client, tokio::spawn(async { drop(connection.await) })))
+    }
+}
+
+impl PostgresLedger {
+    /// Connects to the database at `url` (`postgres://user:password@host:port/dbname`, with
+    /// `?sslmode=require` for TLS), and creates or checks the ledger's schema.
+    pub async fn connect(
+        url: &str,
+        options: &LedgerOptions,
+        postgres: &PostgresOptions,
+    ) -> Result<Self, StoreError> {
+        let tables = options.tables(true)?;
+        let mut config: Config = url.parse().map_err(|e| StoreError::InvalidInput {
+            message: format!("not a PostgreSQL URL (postgres://user@host:port/dbname): {e}"),
+        })?;
+        config
+            .connect_timeout(postgres.connect_timeout)
+            .application_name(&postgres.application_name);
+        let location = location(&config);
+        let (writer, session) = connect(&config, &location).await?;
+        // Keepalives on the lease's session: the server ends a dead leader's session, and so
+        // frees its lease, within about 25 s.
+        writer
+            .batch_execute(
+                "SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; \
+                 SET tcp_keepalives_count = 3",
+            )
+            .await
+            .map_err(|e| database(&location, "set keepalives", e))?;
+        create_schema(&writer, &tables, &location).await?;
+        let (reader, _) = connect(&config, &location).await?;
+        let t = &tables;
+        let prepare_on = async |client: &Client, sql: String| {
+            client
+                .prepare(&sql)
+                .await
+                .map_err(|e| database(&location, "prepare a statement", e))
+        };
+        let writer = Writer {
+            cas: prepare_on(
+                &writer,
+                format!(
+                    "UPDATE {} SET watermark = $1, updated = now() \
+                     WHERE id = 1 AND watermark IS NOT DISTINCT FROM $2",
+                    t.checkpoint
+                ),
+            )
+            .await?,
+            history: prepare_on(
+                &writer,
+                format!(
+                    "INSERT INTO {} (phone, status, changed, recorded) \
+                     SELECT p, s, c, $4 FROM unnest($1::text[], $2::text[], $3::timestamptz[]) \
+                     AS u(p, s, c) ON CONFLICT DO NOTHING",
+                    t.history
+                ),
+            )
+            .await?,
+            numbers: prepare_on(
+                &writer,
+                format!(
+                    "INSERT INTO {} AS cur (phone, status, rank, changed, recorded) \
+                     SELECT p, s, r, c, $5 FROM \
+                     unnest($1::text[], $2::text[], $3::int2[], $4::timestamptz[]) AS u(p, s, r, c) \
+                     ON CONFLICT (phone) DO UPDATE SET status = excluded.status, \
+                     rank = excluded.rank, changed = excluded.changed, recorded = excluded.recorded \
+                     WHERE (excluded.changed, excluded.rank, excluded.status) \
+                     > (cur.changed, cur.rank, cur.status)",
+                    t.numbers
+                ),
+            )
+            .await?,
+            client: writer,
+        };
+        let reads = ReadStatements {
+            checkpoint: prepare_on(
+                &reader,
+                format!("SELECT watermark FROM {} WHERE id = 1", t.checkpoint),
+            )
+            .await?,
+            entry: prepare_on(
+                &reader,
+                format!(
+                    "SELECT status, changed, recorded FROM {} WHERE phone = $1",
+                    t.numbers
+                ),
+            )
+            .await?,
+            textability: prepare_on(
+                &reader,
+                format!(
+                    "SELECT c.watermark, n.status, n.changed, n.recorded FROM {} c \
+                     LEFT JOIN {} n ON n.phone = $1 WHERE c.id = 1",
+                    t.checkpoint, t.numbers
+                ),
+            )
+            .await?,
+            entries: prepare_on(
+                &reader,
+                format!(
+                    "SELECT phone, status, changed, recorded FROM {} WHERE phone > $1 \
+                     AND (NOT $2 OR status <> 'opt-in') ORDER BY phone LIMIT $3",
+                    t.numbers
+                ),
+            )
+            .await?,
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                location,
+                tables,
+                options: postgres.clone(),
+                writer: Mutex::new(writer),
+                reader,
+                reads,
+                leading: AtomicBool::new(false),
+                session,
+            }),
+        })
+    }
+
+    /// `postgres://user@host:port/dbname` (never the password).
+    pub fn location(&self) -> &str {
+        &self.inner.location
+    }
+
+    fn error(&self, operation: &str) -> impl Fn(tokio_postgres::Error) -> StoreError + use<> {
+        let (location, operation) = (self.inner.location.clone(), operation.to_string());
+        move |e| database(&location, &operation, e)
+    }
+
+    /// Tries once to take the leader lease; `true` if this replica holds it (now or already).
+    pub async fn try_lead(&self) -> Result<bool, StoreError> {
+        if self.is_leading() {
+            return Ok(true);
+        }
+        let writer = self.inner.writer.lock().await;
+        let got: bool = writer
+            .client
+            .query_one(
+                "SELECT pg_try_advisory_lock($1)",
+                &[&self.inner.tables.lease_key],
+            )
+            .await
+            .map_err(self.error("take the lease"))?
+            .get(0);
+        self.inner.leading.store(got, Ordering::SeqCst);
+        Ok(got)
+    }
+
+    /// Waits until this replica holds the leader lease, trying every `lease_poll`.
+    pub async fn lead(&self) -> Result<(), StoreError> {
+        while !self.try_lead().await? {
+            tokio::time::sleep(self.inner.options.lease_poll).await;
+        }
+        Ok(())
+    }
+
+    /// Whether this replica holds the lease: it took it and its session is still open.
+    pub fn is_leading(&self) -> bool {
+        self.inner.leading.load(Ordering::SeqCst) && !self.inner.session.is_finished()
+    }
+
+    /// The replica holding the lease, if any.
+    pub async fn leader(&self) -> Result<Option<LeaseHolder>, StoreError> {
+        let key = self.inner.tables.lease_key as u64;
+        let row = self
+            .inner
+            .reader
+            .query_opt(
+                "SELECT a.pid, a.application_name, a.client_addr::text, a.backend_start \
+                 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+                 WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
+                 AND l.classid::int8 = $1 AND l.objid::int8 = $2",
+                &[&((key >> 32) as i64), &((key & 0xffff_ffff) as i64)],
+            )
+            .await
+            .map_err(self.error("find the lease's holder"))?;
+        Ok(row.map(|r| LeaseHolder {
+            pid: r.get(0),
+            application_name: r.get::<_, Option<String>>(1).unwrap_or_default(),
+            client_addr: r.get(2),
+            since: r.get(3),
+        }))
+    }
+
+    async fn write(
+        &self,
+        batch: &Prepared,
+        expected: Option<Checkpoint>,
+        new: Checkpoint,
+    ) -> Result<Applied, StoreError> {
+        let err = self.error("apply a batch");
+        let mut writer = self.inner.writer.lock().await;
+        let Writer {
+            client,
+            cas,
+            history,
+            numbers,
+        } = &mut *writer;
+        let tx = client.transaction().await.map_err(&err)?;
+        let moved = tx
+            .execute(cas, &[&new.watermark, &expected.map(|c| c.watermark)])
+            .await
+            .map_err(&err)?;
+        if moved == 0 {
+            let found: Option<DateTime<Utc>> = tx
+                .query_one(
+                    &format!(
+                        "SELECT watermark FROM {} WHERE id = 1",
+                        self.inner.tables.checkpoint
+                    ),
+                    &[],
+                )
+                .await
+                .map_err(&err)?
+                .get(0);
+            return Err(StoreError::Conflict {
+                expected,
+                found: found.map(|watermark| Checkpoint { watermark }),
+            });
+        }
+        let now = Utc::now();
+        let mut applied = Applied::default();
+        if !batch.history.is_empty() {
+            fn columns(rows: &[Row]) -> (Vec<&str>, Vec<&str>, Vec<i16>, Vec<DateTime<Utc>>) {
+                (
+                    rows.iter().map(|r| r.phone.as_str()).collect::<Vec<_>>(),
+                    rows.iter().map(|r| r.status.as_str()).collect::<Vec<_>>(),
+                    rows.iter().map(|r| r.rank).collect::<Vec<_>>(),
+                    rows.iter().map(|r| r.changed()).collect::<Vec<_>>(),
+                )
+            }
+            let (p, s, _, c) = columns(&batch.history);
+            applied.recorded = tx
+                .execute(history, &[&p, &s, &c, &now])
+                .await
+                .map_err(&err)?;
+            let (p, s, r, c) = columns(&batch.latest);
+            applied.updated = tx
+                .execute(numbers, &[&p, &s, &r, &c, &now])
+                .await
+                .map_err(&err)?;
+        }
+        tx.commit().await.map_err(&err)?;
+        Ok(applied)
+    }
+}
+
+fn entry(phone: String, row: &tokio_postgres::Row, at: usize) -> LedgerEntry {
+    LedgerEntry {
+        phone_number: phone,
+        status: row.get::<_, &str>(at).into(),
+        opt_out_changed: row.get(at + 1),
+        recorded: row.get(at + 2),
+    }
+}
+
+/// Creates the schema and tables of a new ledger, or checks the version of an existing one: a
+/// newer one is refused before anything is written. Concurrent creators wait for each other.
+async fn create_schema(client: &Client, t: &Tables, location: &str) -> Result<(), StoreError> {
+    let err = |e| database(location, "create the schema", e);
+    client.batch_execute("BEGIN").await.map_err(err)?;
+    let result = async {
+        client
+            .execute("SELECT pg_advisory_xact_lock($1)", &[&(t.lease_key ^ 1)])
+            .await
+            .map_err(err)?;
+        let schema = t.schema.trim_matches('"');
+        let exists = client
+            .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&schema])
+            .await
+            .map_err(err)?
+            .is_some();
+        if !exists {
+            client
+                .batch_execute(&format!("CREATE SCHEMA {}", t.schema))
+                .await
+                .map_err(err)?;
+        }
+        client
+            .batch_execute(&format!(
+                "CREATE TABLE IF NOT EXISTS {} (key text PRIMARY KEY, value bigint NOT NULL)",
+                t.meta
+            ))
+            .await
+            .map_err(err)?;
+        let found: Option<i64> = client
+            .query_opt(
+                &format!("SELECT value FROM {} WHERE key = 'schema_version'", t.meta),
+                &[],
+            )
+            .await
+            .map_err(err)?
+            .map(|r| r.get(0));
+        if let Some(found) = found.filter(|&v| v > SCHEMA_VERSION) {
+            return Err(StoreError::SchemaTooNew {
+                location: location.to_string(),
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        client
+            .batch_execute(&format!(
+                "CREATE TABLE IF NOT EXISTS {numbers} (
+                    phone text PRIMARY KEY, status text COLLATE \"C\" NOT NULL,
+                    rank smallint NOT NULL, changed timestamptz NOT NULL,
+                    recorded timestamptz NOT NULL);
+                 CREATE TABLE IF NOT EXISTS {history} (
+                    phone text NOT NULL, status text COLLATE \"C\" NOT NULL,
+                    changed timestamptz NOT NULL, recorded timestamptz NOT NULL,
+                    PRIMARY KEY (phone, changed, status));
+                 CREATE TABLE IF NOT EXISTS {checkpoint} (
+                    id int PRIMARY KEY CHECK (id = 1), watermark timestamptz, updated timestamptz);
+                 INSERT INTO {checkpoint} (id) VALUES (1) ON CONFLICT DO NOTHING;
+                 INSERT INTO {meta} (key, value) VALUES ('schema_version', {SCHEMA_VERSION})
+                    ON CONFLICT DO NOTHING;",
+                numbers = t.numbers,
+                history = t.history,
+                checkpoint = t.checkpoint,
+                meta = t.meta,
+            ))
+            .await
+            .map_err(err)
+    }
+    .await;
+    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    let ended = client.batch_execute(end).await.map_err(err);
+    result.and(ended)
+}
+
+impl CheckpointStore for PostgresLedger {
+    async fn load(&self) -> Result<Option<Checkpoint>, StoreError> {
+        let row = self
+            .inner
+            .reader
+            .query_one(&self.inner.reads.checkpoint, &[])
+            .await
+            .map_err(self.error("read the checkpoint"))?;
+        Ok(row
+            .get::<_, Option<DateTime<Utc>>>(0)
+            .map(|watermark| Checkpoint { watermark }))
+    }
+
+    /// Moves the checkpoint alone (compare-and-set); [`Ledger::apply`] records changes with it.
+    async fn save(
+        &self,
+        expected: Option<&Checkpoint>,
+        new: &Checkpoint,
+    ) -> Result<(), StoreError> {
+        self.write(&Prepared::default(), expected.copied(), *new)
+            .await
+            .map(drop)
+    }
+}
+
+impl Ledger for PostgresLedger {
+    async fn apply(
+        &self,
+        changes: &[SmsOptOutChange],
+        expected: Option<&Checkpoint>,
+        new: &Checkpoint,
+    ) -> Result<Applied, StoreError> {
+        let batch = prepare(changes)?;
+        self.write(&batch, expected.copied(), *new).await
+    }
+
+    async fn entry(&self, phone: &str) -> Result<Option<LedgerEntry>, StoreError> {
+        let phone = canonical_phone(phone)?;
+        let row = self
+            .inner
+            .reader
+            .query_opt(&self.inner.reads.entry, &[&phone])
+            .await
+            .map_err(self.error("look a number up"))?;
+        Ok(row.map(|r| entry(phone, &r, 0)))
+    }
+
+    async fn textability(
+        &self,
+        phone: &str,
+        max_staleness: TimeDelta,
+    ) -> Result<Textability, StoreError> {
+        let phone = canonical_phone(phone)?;
+        let row = self
+            .inner
+            .reader
+            .query_one(&self.inner.reads.textability, &[&phone])
+            .await
+            .map_err(self.error("look a number up"))?;
+        let checkpoint: Option<DateTime<Utc>> = row.get(0);
+        let found = row
+            .get::<_, Option<&str>>(1)
+            .is_some()
+            .then(|| entry(phone, &row, 1));
+        Ok(Textability::decide(
+            found,
+            checkpoint,
+            Utc::now(),
+            max_staleness,
+        ))
+    }
+
+    async fn entries(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+        only_opted_out: bool,
+    ) -> Result<Vec<LedgerEntry>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self
+            .inner
+            .reader
+            .query(
+                &self.inner.reads.entries,
+                &[&after.unwrap_or(""), &only_opted_out, &limit],
+            )
+            .await
+            .map_err(self.error("list numbers"))?;
+        Ok(rows
+            .iter()
+            .map(|r| entry(r.get::<_, String>(0), r, 1))
+            .collect())
+    }
+
+    async fn history(&self, phone: &str) -> Result<Vec<HistoryEntry>, StoreError> {
+        let phone = canonical_phone(phone)?;
+        let rows = self
+            .inner
+            .reader
+            .query(
+                &format!(
+                    "SELECT status, changed, recorded FROM {} WHERE phone = $1 \
+                     ORDER BY changed, status",
+                    self.inner.tables.history
+                ),
+                &[&phone],
+            )
+            .await
+            .map_err(self.error("read the history"))?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let e = entry(phone.clone(), r, 0);
+                HistoryEntry {
+                    phone_number: e.phone_number,
+                    status: e.status,
+                    opt_out_changed: e.opt_out_changed,
+                    recorded: e.recorded,
+                }
+            })
+            .collect())
+    }
+
+    async fn stats(&self) -> Result<LedgerStats, StoreError> {
+        let t = &self.inner.tables;
+        let err = self.error("read the ledger's figures");
+        let reader = &self.inner.reader;
+        let checkpoint = self.load().await?.map(|c| c.watermark);
+        let numbers_by_status = reader
+            .query(
+                &format!("SELECT status, count(*) FROM {} GROUP BY status", t.numbers),
+                &[],
+            )
+            .await
+            .map_err(&err)?
+            .iter()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1) as u64))
+            .collect();
+        let history: i64 = reader
+            .query_one(&format!("SELECT count(*) FROM {}", t.history), &[])
+            .await
+            .map_err(&err)?
+            .get(0);
+        let schema_version: i64 = reader
+            .query_one(
+                &format!("SELECT value FROM {} WHERE key = 'schema_version'", t.meta),
+                &[],
+            )
+            .await
+            .map_err(&err)?
+            .get(0);
+        Ok(LedgerStats {
+            checkpoint,
+            numbers_by_status,
+            history: history as u64,
+            schema_version,
+        })
+    }
+}

@@ -1,0 +1,485 @@
+//! The ledger in one SQLite file (feature `sqlite`).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::batch::{Prepared, from_micros, prepare};
+use super::{
+    Applied, HistoryEntry, Ledger, LedgerEntry, LedgerOptions, LedgerStats, SCHEMA_VERSION, Tables,
+    Textability, canonical_phone,
+};
+use crate::SmsOptOutChange;
+use crate::sync::{Checkpoint, CheckpointStore, StoreError};
+
+/// A ledger in one SQLite file: WAL, durable commits (`synchronous = FULL`), a 5 s busy
+/// timeout, so that other processes may read it (and wait to write) at any time.
+///
+/// Clones share the connections. The `*_blocking` methods run on the calling thread (fast
+/// look-ups from synchronous code); the [`Ledger`] methods run them off the async runtime.
+#[derive(Clone)]
+pub struct SqliteLedger {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    tables: Tables,
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+}
+
+impl fmt::Debug for SqliteLedger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteLedger")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl SqliteLedger {
+    /// Opens (creating if need be) the ledger at `path`, and creates or checks its schema.
+    pub fn open(path: impl AsRef<Path>, options: &LedgerOptions) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let tables = options.tables(false)?;
+        let error = |operation: &str| {
+            let (location, operation) = (path.display().to_string(), operation.to_string());
+            move |e: rusqlite::Error| StoreError::Database {
+                location,
+                operation,
+                source: Box::new(e),
+            }
+        };
+        let writer = Connection::open(&path).map_err(error("open"))?;
+        writer
+            .busy_timeout(Duration::from_secs(5))
+            .map_err(error("set the busy timeout"))?;
+        writer
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+            .map_err(error("turn on WAL"))?;
+        writer
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(error("set synchronous"))?;
+        let mut writer = writer;
+        create_schema(&mut writer, &tables, &path)?;
+        let reader = Connection::open(&path).map_err(error("open"))?;
+        reader
+            .busy_timeout(Duration::from_secs(5))
+            .map_err(error("set the busy timeout"))?;
+        reader
+            .pragma_update(None, "query_only", true)
+            .map_err(error("make the reader read-only"))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path,
+                tables,
+                writer: Mutex::new(writer),
+                reader: Mutex::new(reader),
+            }),
+        })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    fn error(&self, operation: &str) -> impl Fn(rusqlite::Error) -> StoreError + use<> {
+        let (location, operation) = (self.inner.path.display().to_string(), operation.to_string());
+        move |e| StoreError::Database {
+            location: location.clone(),
+            operation: operation.clone(),
+            source: Box::new(e),
+        }
+    }
+
+    /// [`Ledger::apply`], on this thread.
+    pub fn apply_blocking(
+        &self,
+        changes: &[SmsOptOutChange],
+        expected: Option<&Checkpoint>,
+        new: &Checkpoint,
+    ) -> Result<Applied, StoreError> {
+        let batch = prepare(changes)?;
+        self.write(&batch, expected.copied(), *new)
+    }
+
+    fn write(
+        &self,
+        batch: &Prepared,
+        expected: Option<Checkpoint>,
+        new: Checkpoint,
+    ) -> Result<Applied, StoreError> {
+        let t = &self.inner.tables;
+        let err = self.error("apply a batch");
+        let mut conn = lock(&self.inner.writer);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let now = Utc::now().timestamp_micros();
+        let moved = tx
+            .prepare_cached(&format!(
+                "UPDATE {} SET watermark = ?1, updated = ?2 WHERE id = 1 AND watermark IS ?3",
+                t.checkpoint
+            ))
+            .and_then(|mut s| {
+                s.execute(params![
+                    new.watermark.timestamp_micros(),
+                    now,
+                    expected.map(|c| c.watermark.timestamp_micros())
+                ])
+            })
+            .map_err(&err)?;
+        if moved == 0 {
+            let found = read_checkpoint(&tx, t).map_err(&err)?;
+            return Err(StoreError::Conflict { expected, found });
+        }
+        let mut applied = Applied::default();
+        {
+            let mut history = tx
+                .prepare_cached(&format!(
+                    "INSERT INTO {} (phone, status, changed, recorded) VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT DO NOTHING",
+                    t.history
+                ))
+                .map_err(&err)?;
+            for row in &batch.history {
+                applied.recorded += history
+                    .execute(params![row.phone, row.status, row.changed_us, now])
+                    .map_err(&err)? as u64;
+            }
+            let mut numbers = tx
+                .prepare_cached(&format!(
+                    "INSERT INTO {n} (phone, status, rank, changed, recorded) \
+                     VALUES (?1, ?2, ?3, ?4, ?5) \
+                     ON CONFLICT (phone) DO UPDATE SET status = excluded.status, \
+                     rank = excluded.rank, changed = excluded.changed, recorded = excluded.recorded \
+                     WHERE (excluded.changed, excluded.rank, excluded.status) \
+                     > ({n}.changed, {n}.rank, {n}.status)",
+                    n = t.numbers
+                ))
+                .map_err(&err)?;
+            for row in &batch.latest {
+                applied.updated += numbers
+                    .execute(params![
+                        row.phone,
+                        row.status,
+                        row.rank,
+                        row.changed_us,
+                        now
+                    ])
+                    .map_err(&err)? as u64;
+            }
+        }
+        tx.commit().map_err(&err)?;
+        Ok(applied)
+    }
+
+    /// [`Ledger::entry`], on this thread.
+    pub fn entry_blocking(&self, phone: &str) -> Result<Option<LedgerEntry>, StoreError> {
+        let phone = canonical_phone(phone)?;
+        let conn = lock(&self.inner.reader);
+        conn.prepare_cached(&format!(
+            "SELECT status, changed, recorded FROM {} WHERE phone = ?1",
+            self.inner.tables.numbers
+        ))
+        .and_then(|mut s| {
+            s.query_row([&phone], |r| {
+                Ok(entry(phone.clone(), r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()
+        })
+        .map_err(self.error("look a number up"))
+    }
+
+    /// [`Ledger::textability`], on this thread (one query).
+    pub fn textability_blocking(
+        &self,
+        phone: &str,
+        max_staleness: TimeDelta,
+    ) -> Result<Textability, StoreError> {
+        let phone = canonical_phone(phone)?;
+        let t = &self.inner.tables;
+        let conn = lock(&self.inner.reader);
+        let (checkpoint, found) = conn
+            .prepare_cached(&format!(
+                "SELECT c.watermark, n.status, n.changed, n.recorded FROM {} c \
+                 LEFT JOIN {} n ON n.phone = ?1 WHERE c.id = 1",
+                t.checkpoint, t.numbers
+            ))
+            .and_then(|mut s| {
+                s.query_row([&phone], |r| {
+                    let checkpoint: Option<i64> = r.get(0)?;
+                    let status: Option<String> = r.get(1)?;
+                    let found = match status {
+                        Some(status) => Some(entry(phone.clone(), status, r.get(2)?, r.get(3)?)),
+                        None => None,
+                    };
+                    Ok((checkpoint.map(from_micros), found))
+                })
+            })
+            .map_err(self.error("look a number up"))?;
+        Ok(Textability::decide(
+            found,
+            checkpoint,
+            Utc::now(),
+            max_staleness,
+        ))
+    }
+
+    /// [`Ledger::entries`], on this thread.
+    pub fn entries_blocking(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+        only_opted_out: bool,
+    ) -> Result<Vec<LedgerEntry>, StoreError> {
+        let conn = lock(&self.inner.reader);
+        conn.prepare_cached(&format!(
+            "SELECT phone, status, changed, recorded FROM {} WHERE phone > ?1 \
+             AND (?2 = 0 OR status <> 'opt-in') ORDER BY phone LIMIT ?3",
+            self.inner.tables.numbers
+        ))
+        .and_then(|mut s| {
+            s.query_map(
+                params![
+                    after.unwrap_or(""),
+                    only_opted_out,
+                    i64::try_from(limit).unwrap_or(i64::MAX)
+                ],
+                |r| Ok(entry(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )?
+            .collect()
+        })
+        .map_err(self.error("list numbers"))
+    }
+
+    fn history_blocking(&self, phone: &str) -> Result<Vec<HistoryEntry>, StoreError> {
+        let phone = canonical_phone(phone)?;
+        let conn = lock(&self.inner.reader);
+        conn.prepare_cached(&format!(
+            "SELECT status, changed, recorded FROM {} WHERE phone = ?1 ORDER BY changed, status",
+            self.inner.tables.history
+        ))
+        .and_then(|mut s| {
+            s.query_map([&phone], |r| {
+                let e = entry(phone.clone(), r.get(0)?, r.get(1)?, r.get(2)?);
+                Ok(HistoryEntry {
+                    phone_number: e.phone_number,
+                    status: e.status,
+                    opt_out_changed: e.opt_out_changed,
+                    recorded: e.recorded,
+                })
+            })?
+            .collect()
+        })
+        .map_err(self.error("read the history"))
+    }
+
+    fn stats_blocking(&self) -> Result<LedgerStats, StoreError> {
+        let t = &self.inner.tables;
+        let conn = lock(&self.inner.reader);
+        let read = || -> rusqlite::Result<LedgerStats> {
+            let checkpoint = read_checkpoint(&conn, t)?.map(|c| c.watermark);
+            let mut by_status = std::collections::BTreeMap::new();
+            let mut s = conn.prepare(&format!(
+                "SELECT status, count(*) FROM {} GROUP BY status",
+                t.numbers
+            ))?;
+            for row in s.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+                let (status, n) = row?;
+                by_status.insert(status, n as u64);
+            }
+            let history: i64 =
+                conn.query_row(&format!("SELECT count(*) FROM {}", t.history), [], |r| {
+                    r.get(0)
+                })?;
+            let schema_version = conn.query_row(
+                &format!("SELECT value FROM {} WHERE key = 'schema_version'", t.meta),
+                [],
+                |r| r.get(0),
+            )?;
+            Ok(LedgerStats {
+                checkpoint,
+                numbers_by_status: by_status,
+                history: history as u64,
+                schema_version,
+            })
+        };
+        read().map_err(self.error("read the ledger's figures"))
+    }
+
+    /// Runs `f` on a blocking thread with a clone of this ledger.
+    async fn off_runtime<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(SqliteLedger) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let ledger = self.clone();
+        let location = self.inner.path.display().to_string();
+        tokio::task::spawn_blocking(move || f(ledger))
+            .await
+            .unwrap_or_else(|e| {
+                Err(StoreError::Database {
+                    location,
+                    operation: "run a blocking task".into(),
+                    source: Box::new(e),
+                })
+            })
+    }
+}
+
+fn entry(phone: String, status: String, changed: i64, recorded: i64) -> LedgerEntry {
+    LedgerEntry {
+        phone_number: phone,
+        status: status.as_str().into(),
+        opt_out_changed: from_micros(changed),
+        recorded: from_micros(recorded),
+    }
+}
+
+fn read_checkpoint(conn: &Connection, t: &Tables) -> rusqlite::Result<Option<Checkpoint>> {
+    let watermark: Option<i64> = conn
+        .query_row(
+            &format!("SELECT watermark FROM {} WHERE id = 1", t.checkpoint),
+            [],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    Ok(watermark.map(|us| Checkpoint {
+        watermark: from_micros(us),
+    }))
+}
+
+/// Creates the tables of a new ledger, or checks the version of an existing one: a newer one
+/// is refused before anything is written.
+fn create_schema(conn: &mut Connection, t: &Tables, path: &Path) -> Result<(), StoreError> {
+    let location = path.display().to_string();
+    let err = |e: rusqlite::Error| StoreError::Database {
+        location: location.clone(),
+        operation: "create the schema".into(),
+        source: Box::new(e),
+    };
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(err)?;
+    tx.execute(
+        &format!(
+            "CREATE TABLE IF NOT EXISTS {} (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+            t.meta
+        ),
+        [],
+    )
+    .map_err(err)?;
+    let found: Option<i64> = tx
+        .query_row(
+            &format!("SELECT value FROM {} WHERE key = 'schema_version'", t.meta),
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(err)?;
+    if let Some(found) = found.filter(|&v| v > SCHEMA_VERSION) {
+        return Err(StoreError::SchemaTooNew {
+            location,
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    tx.execute_batch(&format!(
+        "CREATE TABLE IF NOT EXISTS {numbers} (
+            phone TEXT PRIMARY KEY, status TEXT NOT NULL, rank INTEGER NOT NULL,
+            changed INTEGER NOT NULL, recorded INTEGER NOT NULL) WITHOUT ROWID;
+         CREATE TABLE IF NOT EXISTS {history} (
+            phone TEXT NOT NULL, status TEXT NOT NULL, changed INTEGER NOT NULL,
+            recorded INTEGER NOT NULL, PRIMARY KEY (phone, changed, status)) WITHOUT ROWID;
+         CREATE TABLE IF NOT EXISTS {checkpoint} (
+            id INTEGER PRIMARY KEY CHECK (id = 1), watermark INTEGER, updated INTEGER);
+         INSERT OR IGNORE INTO {checkpoint} (id, watermark, updated) VALUES (1, NULL, NULL);
+         INSERT OR IGNORE INTO {meta} (key, value) VALUES ('schema_version', {SCHEMA_VERSION});",
+        numbers = t.numbers,
+        history = t.history,
+        checkpoint = t.checkpoint,
+        meta = t.meta,
+    ))
+    .map_err(err)?;
+    tx.commit().map_err(err)
+}
+
+impl CheckpointStore for SqliteLedger {
+    async fn load(&self) -> Result<Option<Checkpoint>, StoreError> {
+        self.off_runtime(|l| {
+            let conn = lock(&l.inner.reader);
+            read_checkpoint(&conn, &l.inner.tables).map_err(l.error("read the checkpoint"))
+        })
+        .await
+    }
+
+    /// Moves the checkpoint alone (compare-and-set); [`Ledger::apply`] records changes with it.
+    async fn save(
+        &self,
+        expected: Option<&Checkpoint>,
+        new: &Checkpoint,
+    ) -> Result<(), StoreError> {
+        let (expected, new) = (expected.copied(), *new);
+        self.off_runtime(move |l| l.write(&Prepared::default(), expected, new).map(drop))
+            .await
+    }
+}
+
+impl Ledger for SqliteLedger {
+    async fn apply(
+        &self,
+        changes: &[SmsOptOutChange],
+        expected: Option<&Checkpoint>,
+        new: &Checkpoint,
+    ) -> Result<Applied, StoreError> {
+        let batch = prepare(changes)?;
+        let (expected, new) = (expected.copied(), *new);
+        self.off_runtime(move |l| l.write(&batch, expected, new))
+            .await
+    }
+
+    async fn entry(&self, phone: &str) -> Result<Option<LedgerEntry>, StoreError> {
+        let phone = phone.to_string();
+        self.off_runtime(move |l| l.entry_blocking(&phone)).await
+    }
+
+    async fn textability(
+        &self,
+        phone: &str,
+        max_staleness: TimeDelta,
+    ) -> Result<Textability, StoreError> {
+        let phone = phone.to_string();
+        self.off_runtime(move |l| l.textability_blocking(&phone, max_staleness))
+            .await
+    }
+
+    async fn entries(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+        only_opted_out: bool,
+    ) -> Result<Vec<LedgerEntry>, StoreError> {
+        let after = after.map(str::to_string);
+        self.off_runtime(move |l| l.entries_blocking(after.as_deref(), limit, only_opted_out))
+            .await
+    }
+
+    async fn history(&self, phone: &str) -> Result<Vec<HistoryEntry>, StoreError> {
+        let phone = phone.to_string();
+        self.off_runtime(move |l| l.history_blocking(&phone)).await
+    }
+
+    async fn stats(&self) -> Result<LedgerStats, StoreError> {
+        self.off_runtime(|l| l.stats_blocking()).await
+    }
+}

@@ -1,0 +1,61 @@
+//! Fresh ledgers for tests and benches: SQLite in a temporary file, PostgreSQL in a schema of
+//! its own on the server `PANDADOC_TEST_POSTGRES_URL` names (`bash .ci/with-postgres ...`
+//! starts a throwaway one).
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use pandadoc_api_ext::ledger::{LedgerOptions, PostgresLedger, PostgresOptions, SqliteLedger};
+
+pub const POSTGRES_URL: &str = "PANDADOC_TEST_POSTGRES_URL";
+
+/// The test server's URL. Without one: under `CI=true` a failure (CI starts a server), else
+/// `None` and one line on how to run the PostgreSQL tests.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var(POSTGRES_URL) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
+            "CI=true but {POSTGRES_URL} is not set: .ci/run starts a throwaway PostgreSQL and sets it"
+        ),
+        _ => {
+            eprintln!(
+                "skipped: PostgreSQL ledger test (no {POSTGRES_URL}); run `bash .ci/with-postgres cargo test --workspace`"
+            );
+            None
+        }
+    }
+}
+
+/// A name no other test (of this or another process) uses.
+pub fn unique(prefix: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "{prefix}_{}_{nanos}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// A ledger in a new temporary directory (removed with the returned guard).
+pub fn sqlite() -> (tempfile::TempDir, SqliteLedger) {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger =
+        SqliteLedger::open(dir.path().join("ledger.db"), &LedgerOptions::default()).unwrap();
+    (dir, ledger)
+}
+
+/// Options of a ledger in a schema of its own.
+pub fn fresh_schema() -> LedgerOptions {
+    LedgerOptions::default().schema(unique("t"))
+}
+
+/// A ledger in a new schema on the test server.
+pub async fn postgres(url: &str) -> PostgresLedger {
+    PostgresLedger::connect(url, &fresh_schema(), &PostgresOptions::default())
+        .await
+        .unwrap()
+}

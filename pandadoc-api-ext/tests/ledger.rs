@@ -1,0 +1,570 @@
+//! The do-not-text ledger on both backends: SQLite in temporary files, PostgreSQL on the
+//! server `PANDADOC_TEST_POSTGRES_URL` names (each test in a schema of its own).
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use common::ledgers;
+use common::sim::{SimClock, start_server, t0};
+use pandadoc_api_ext::ledger::{
+    Ledger, LedgerOptions, PostgresLedger, PostgresOptions, SCHEMA_VERSION, SqliteLedger,
+    Textability,
+};
+use pandadoc_api_ext::sync::{Checkpoint, CheckpointStore, OptOutSync, StoreError, SyncOptions};
+use pandadoc_api_ext::{Client, RetryPolicy, SmsOptOutChange, SmsOptOutStatus};
+use proptest::prelude::*;
+
+fn at(s: i64) -> DateTime<Utc> {
+    t0() + TimeDelta::seconds(s)
+}
+
+fn change(phone: &str, status: &str, s: i64) -> SmsOptOutChange {
+    SmsOptOutChange {
+        phone_number: Some(phone.into()),
+        status: Some(status.into()),
+        opt_out_changed: Some(at(s)),
+    }
+}
+
+fn checkpoint(s: i64) -> Checkpoint {
+    Checkpoint { watermark: at(s) }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Every entry: number -> (status, changed).
+async fn contents(ledger: &impl Ledger) -> BTreeMap<String, (String, DateTime<Utc>)> {
+    let mut all = BTreeMap::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = ledger.entries(after.as_deref(), 7, false).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.phone_number.clone());
+        for e in page {
+            all.insert(
+                e.phone_number,
+                (e.status.as_str().to_string(), e.opt_out_changed),
+            );
+        }
+    }
+    all
+}
+
+// ---------------------------------------------------------------------------------------------
+// Property: any delivery order with repeats leaves the ledger of the latest changes alone.
+
+const PHONES: [&str; 6] = [
+    "+14155550100",
+    "+14155550101",
+    "+442071838750",
+    "+33142685300",
+    "+14155550104",
+    "+14155550105",
+];
+const STATUSES: [&str; 3] = ["opt-in", "opt-out", "paused"];
+
+/// Distinct changes (number, status, second): a small space, so that times tie often.
+fn changes() -> impl Strategy<Value = Vec<(usize, usize, i64)>> {
+    prop::collection::btree_set((0..PHONES.len(), 0..STATUSES.len(), 0i64..12), 1..30)
+        .prop_map(|s| s.into_iter().collect())
+}
+
+/// The batches: every change at least once, some twice or three times, in any order, cut
+/// anywhere.
+fn deliveries() -> impl Strategy<Value = (Vec<(usize, usize, i64)>, Vec<Vec<usize>>)> {
+    changes().prop_flat_map(|changes| {
+        let n = changes.len();
+        (
+            Just(changes),
+            prop::collection::vec(0..n, 0..2 * n),
+            prop::collection::vec(1usize..8, 1..20),
+        )
+            .prop_flat_map(move |(changes, extra, cuts)| {
+                let order: Vec<usize> = (0..n).chain(extra).collect();
+                (Just(changes), Just(order).prop_shuffle(), Just(cuts))
+            })
+            .prop_map(|(changes, order, cuts)| {
+                let mut batches = Vec::new();
+                let mut rest = &order[..];
+                for cut in cuts.into_iter().cycle() {
+                    if rest.is_empty() {
+                        break;
+                    }
+                    let (batch, tail) = rest.split_at(cut.min(rest.len()));
+                    batches.push(batch.to_vec());
+                    rest = tail;
+                }
+                (changes, batches)
+            })
+    })
+}
+
+/// The rule, written out independently: later time wins; on a tie opt-out, then an unknown
+/// status, then opt-in.
+fn latest(changes: &[(usize, usize, i64)]) -> BTreeMap<String, (String, DateTime<Utc>)> {
+    let restrictive = |s: usize| [0, 2, 1][s];
+    let mut best: BTreeMap<usize, (i64, usize)> = BTreeMap::new();
+    for &(p, s, t) in changes {
+        let slot = best.entry(p).or_insert((t, s));
+        if (t, restrictive(s)) > (slot.0, restrictive(slot.1)) {
+            *slot = (t, s);
+        }
+    }
+    best.into_iter()
+        .map(|(p, (t, s))| (PHONES[p].to_string(), (STATUSES[s].to_string(), at(t))))
+        .collect()
+}
+
+async fn apply_in_any_order(
+    ledger: impl Ledger,
+    changes: Vec<(usize, usize, i64)>,
+    batches: Vec<Vec<usize>>,
+) {
+    let mut previous: Option<Checkpoint> = None;
+    for (n, batch) in batches.iter().enumerate() {
+        let batch: Vec<SmsOptOutChange> = batch
+            .iter()
+            .map(|&i| {
+                let (p, s, t) = changes[i];
+                change(PHONES[p], STATUSES[s], t)
+            })
+            .collect();
+        let next = checkpoint(1000 + n as i64);
+        ledger
+            .apply(&batch, previous.as_ref(), &next)
+            .await
+            .unwrap();
+        previous = Some(next);
+    }
+    assert_eq!(contents(&ledger).await, latest(&changes));
+    assert_eq!(ledger.load().await.unwrap(), previous);
+    let mut history = BTreeSet::new();
+    for phone in PHONES {
+        for h in ledger.history(phone).await.unwrap() {
+            assert!(
+                history.insert((h.phone_number, h.status.to_string(), h.opt_out_changed)),
+                "each distinct change once"
+            );
+        }
+    }
+    let want: BTreeSet<_> = changes
+        .iter()
+        .map(|&(p, s, t)| (PHONES[p].to_string(), STATUSES[s].to_string(), at(t)))
+        .collect();
+    assert_eq!(history, want);
+    let stats = ledger.stats().await.unwrap();
+    assert_eq!(stats.history, want.len() as u64);
+    assert_eq!(stats.schema_version, SCHEMA_VERSION);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn sqlite_any_order_with_repeats_equals_the_latest_changes((changes, batches) in deliveries()) {
+        let (_dir, ledger) = ledgers::sqlite();
+        runtime().block_on(apply_in_any_order(ledger, changes, batches));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn postgres_any_order_with_repeats_equals_the_latest_changes((changes, batches) in deliveries()) {
+        if let Some(url) = ledgers::postgres_url() {
+            runtime().block_on(async {
+                apply_in_any_order(ledgers::postgres(&url).await, changes, batches).await
+            });
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One suite, both backends.
+
+/// Runs `suite` on a fresh SQLite ledger and, where a server is given, a PostgreSQL one.
+macro_rules! both {
+    ($sqlite:ident, $postgres:ident, $suite:ident) => {
+        #[tokio::test]
+        async fn $sqlite() {
+            let (_dir, ledger) = ledgers::sqlite();
+            $suite(ledger).await;
+        }
+
+        #[tokio::test]
+        async fn $postgres() {
+            if let Some(url) = ledgers::postgres_url() {
+                $suite(ledgers::postgres(&url).await).await;
+            }
+        }
+    };
+}
+
+async fn conflicts_and_bad_changes_write_nothing(ledger: impl Ledger) {
+    let one = [change("+14155550100", "opt-out", 5)];
+    ledger.apply(&one, None, &checkpoint(10)).await.unwrap();
+    // Another replica moved the checkpoint: nothing of this batch is written.
+    let err = ledger
+        .apply(
+            &[change("+14155550100", "opt-in", 9)],
+            Some(&checkpoint(7)),
+            &checkpoint(20),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Conflict { found: Some(f), .. } if *f == checkpoint(10)),
+        "{err}"
+    );
+    // A change without a time cannot be ordered; a number that is not E.164 cannot be keyed.
+    let mut untimed = change("+14155550101", "opt-out", 1);
+    untimed.opt_out_changed = None;
+    for bad in [
+        vec![change("+14155550100", "opt-in", 9), untimed],
+        vec![
+            change("+14155550100", "opt-in", 9),
+            change("555-0100", "opt-out", 1),
+        ],
+    ] {
+        let err = ledger
+            .apply(&bad, Some(&checkpoint(10)), &checkpoint(20))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::InvalidInput { .. }), "{err}");
+    }
+    assert_eq!(ledger.load().await.unwrap(), Some(checkpoint(10)));
+    let entry = ledger.entry("+14155550100").await.unwrap().unwrap();
+    assert_eq!(entry.status, SmsOptOutStatus::OptOut);
+    assert_eq!(ledger.history("+14155550100").await.unwrap().len(), 1);
+    // An empty window moves the checkpoint alone.
+    ledger
+        .apply(&[], Some(&checkpoint(10)), &checkpoint(20))
+        .await
+        .unwrap();
+    assert_eq!(ledger.load().await.unwrap(), Some(checkpoint(20)));
+}
+both!(
+    sqlite_conflicts_and_bad_changes_write_nothing,
+    postgres_conflicts_and_bad_changes_write_nothing,
+    conflicts_and_bad_changes_write_nothing
+);
+
+async fn lookups_tell_the_four_answers_apart(ledger: impl Ledger) {
+    let fresh = TimeDelta::days(365 * 100);
+    // No checkpoint yet: stale, whatever the bound.
+    assert!(matches!(
+        ledger.textability("+14155550100", fresh).await.unwrap(),
+        Textability::Stale {
+            checkpoint: None,
+            entry: None
+        }
+    ));
+    let batch = [
+        change("+14155550100", "opt-out", 1),
+        change("+14155550101", "opt-in", 2),
+        change("+14155550102", "paused", 3),
+    ];
+    ledger.apply(&batch, None, &checkpoint(10)).await.unwrap();
+    let answer = async |phone: &str| ledger.textability(phone, fresh).await.unwrap();
+    assert!(
+        matches!(answer("+1 (415) 555-0100").await, Textability::OptedOut(e) if e.phone_number == "+14155550100")
+    );
+    assert!(matches!(
+        answer("+1.415.555.0101").await,
+        Textability::OptedIn(_)
+    ));
+    assert!(
+        matches!(answer("+1 415 555 0102").await, Textability::OptedOut(e) if e.status == SmsOptOutStatus::Unknown("paused".into()))
+    );
+    assert_eq!(answer("+14155550199").await, Textability::NeverSeen);
+    // The checkpoint is 2025: older than an hour.
+    let stale = ledger
+        .textability("+14155550101", TimeDelta::hours(1))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&stale, Textability::Stale { checkpoint: Some(c), entry: Some(_) } if *c == at(10)),
+        "{stale:?}"
+    );
+    assert!(!stale.may_text());
+    let err = ledger.textability("415-555-0100", fresh).await.unwrap_err();
+    assert!(matches!(err, StoreError::InvalidInput { .. }));
+    assert!(err.to_string().contains("\"415-555-0100\""), "{err}");
+}
+both!(
+    sqlite_lookups_tell_the_four_answers_apart,
+    postgres_lookups_tell_the_four_answers_apart,
+    lookups_tell_the_four_answers_apart
+);
+
+async fn the_list_pages_in_number_order(ledger: impl Ledger) {
+    let batch: Vec<_> = (0..25)
+        .map(|i| {
+            let status = if i % 3 == 0 { "opt-in" } else { "opt-out" };
+            change(&format!("+1415555{:04}", 99 - i), status, i)
+        })
+        .collect();
+    ledger.apply(&batch, None, &checkpoint(100)).await.unwrap();
+    let all = contents(&ledger).await;
+    assert_eq!(all.len(), 25);
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let page = ledger.entries(after.as_deref(), 4, true).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.phone_number.clone());
+        out.extend(page);
+    }
+    assert_eq!(out.len(), 16, "opted out only");
+    assert!(
+        out.windows(2)
+            .all(|w| w[0].phone_number < w[1].phone_number)
+    );
+    assert!(out.iter().all(|e| !e.may_text()));
+    let stats = ledger.stats().await.unwrap();
+    assert_eq!(stats.numbers_by_status["opt-out"], 16);
+    assert_eq!(stats.numbers_by_status["opt-in"], 9);
+    assert_eq!(stats.checkpoint, Some(at(100)));
+}
+both!(
+    sqlite_the_list_pages_in_number_order,
+    postgres_the_list_pages_in_number_order,
+    the_list_pages_in_number_order
+);
+
+// ---------------------------------------------------------------------------------------------
+// Schema and configuration.
+
+#[test]
+fn sqlite_a_newer_schema_is_refused_and_left_alone() {
+    let (dir, ledger) = ledgers::sqlite();
+    drop(ledger);
+    let path = dir.path().join("ledger.db");
+    let db = rusqlite::Connection::open(&path).unwrap();
+    db.execute(
+        "UPDATE pandadoc_sms_meta SET value = 99 WHERE key = 'schema_version'",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    let err = SqliteLedger::open(&path, &LedgerOptions::default()).unwrap_err();
+    assert!(
+        matches!(err, StoreError::SchemaTooNew { found: 99, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("ledger.db"), "{err}");
+    let db = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = db
+        .query_row(
+            "SELECT value FROM pandadoc_sms_meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(version, 99, "left as it was");
+}
+
+#[tokio::test]
+async fn sqlite_another_prefix_is_another_ledger_in_the_same_file() {
+    let (dir, a) = ledgers::sqlite();
+    let b = SqliteLedger::open(
+        dir.path().join("ledger.db"),
+        &LedgerOptions::default().prefix("crm_"),
+    )
+    .unwrap();
+    a.apply(
+        &[change("+14155550100", "opt-out", 1)],
+        None,
+        &checkpoint(5),
+    )
+    .await
+    .unwrap();
+    assert_eq!(b.load().await.unwrap(), None);
+    assert_eq!(b.entry("+14155550100").await.unwrap(), None);
+    let err = SqliteLedger::open(
+        dir.path().join("ledger.db"),
+        &LedgerOptions::default().prefix("x; DROP TABLE pandadoc_sms_numbers"),
+    )
+    .unwrap_err();
+    assert!(matches!(err, StoreError::InvalidInput { .. }), "{err}");
+    assert_eq!(a.stats().await.unwrap().history, 1, "untouched");
+}
+
+#[tokio::test]
+async fn postgres_a_newer_schema_is_refused_and_left_alone() {
+    let Some(url) = ledgers::postgres_url() else {
+        return;
+    };
+    let schema = ledgers::unique("t");
+    let options = LedgerOptions::default().schema(&schema);
+    let pg = PostgresOptions::default();
+    let ledger = PostgresLedger::connect(&url, &options, &pg).await.unwrap();
+    drop(ledger);
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .execute(
+            &format!(
+                "UPDATE \"{schema}\".pandadoc_sms_meta SET value = 7 WHERE key = 'schema_version'"
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    let err = PostgresLedger::connect(&url, &options, &pg)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::SchemaTooNew { found: 7, .. }),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn postgres_errors_and_debug_never_show_the_password() {
+    let Some(url) = ledgers::postgres_url() else {
+        return;
+    };
+    let password = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .and_then(|(user, _)| user.split_once(':'))
+        .map(|(_, pw)| pw.to_string())
+        .expect("the test URL has a password");
+    assert!(password.len() >= 8);
+    let ledger = ledgers::postgres(&url).await;
+    assert!(!format!("{ledger:?}").contains(&password));
+    assert!(!ledger.location().contains(&password));
+    let wrong = url.replace(&password, "wrong-secret-123");
+    let err = PostgresLedger::connect(
+        &wrong,
+        &ledgers::fresh_schema(),
+        &PostgresOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    for text in [err.to_string(), format!("{err:?}")] {
+        assert!(!text.contains("wrong-secret-123"), "{text}");
+    }
+    assert!(matches!(err, StoreError::Database { .. }), "{err}");
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "the driver's error is kept"
+    );
+    let err = PostgresLedger::connect(
+        "postgres://u:hunter2@[::1",
+        &ledgers::fresh_schema(),
+        &PostgresOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, StoreError::InvalidInput { .. }), "{err}");
+    assert!(!format!("{err} {err:?}").contains("hunter2"));
+}
+
+#[tokio::test]
+async fn postgres_one_replica_holds_the_lease_and_a_standby_takes_over_when_it_goes() {
+    let Some(url) = ledgers::postgres_url() else {
+        return;
+    };
+    let options = ledgers::fresh_schema();
+    let pg = |name: &str| {
+        PostgresOptions::default()
+            .lease_poll(Duration::from_millis(20))
+            .application_name(name)
+    };
+    let a = PostgresLedger::connect(&url, &options, &pg("replica-a"))
+        .await
+        .unwrap();
+    let b = PostgresLedger::connect(&url, &options, &pg("replica-b"))
+        .await
+        .unwrap();
+    assert!(a.try_lead().await.unwrap());
+    assert!(!b.try_lead().await.unwrap());
+    assert!(a.is_leading() && !b.is_leading());
+    let holder = b.leader().await.unwrap().expect("a leader");
+    assert_eq!(holder.application_name, "replica-a");
+    // Another ledger (schema) has a lease of its own.
+    let other = ledgers::postgres(&url).await;
+    assert!(other.try_lead().await.unwrap());
+    let standby = tokio::spawn({
+        let b = b.clone();
+        async move { b.lead().await }
+    });
+    drop(a); // its sessions end: the lease is free
+    tokio::time::timeout(Duration::from_secs(30), standby)
+        .await
+        .expect("the stand-by took over")
+        .unwrap()
+        .unwrap();
+    assert!(b.is_leading());
+    assert_eq!(
+        b.leader().await.unwrap().unwrap().application_name,
+        "replica-b"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sync into a ledger.
+
+async fn the_sync_records_the_truth_exactly_once(ledger: impl Ledger + Clone + 'static) {
+    let log = Arc::new(common::sim::truth(11, t0(), 200, 2000, 2));
+    let clock = SimClock(Arc::new(Mutex::new(
+        t0() + TimeDelta::days(2) + TimeDelta::hours(1),
+    )));
+    let faults = (0..40)
+        .map(|i| match i % 7 {
+            0 => common::sim::Fault::Throttle,
+            3 => common::sim::Fault::Reset,
+            _ => common::sim::Fault::None,
+        })
+        .collect();
+    let server = start_server(log.clone(), Arc::new(clock.clone()), Arc::new(faults)).await;
+    let client = Client::builder()
+        .api_key("sim-key")
+        .base_url(&server.base_url)
+        .clock(clock.clone())
+        .retry(
+            RetryPolicy::default()
+                .max_attempts(6)
+                .initial_backoff(Duration::from_millis(1))
+                .max_backoff(Duration::from_millis(2)),
+        )
+        .build()
+        .unwrap();
+    let options = SyncOptions::default().max_window(TimeDelta::hours(5));
+    let mut printed = 0;
+    let windows = OptOutSync::new(client, ledger.clone(), t0(), options)
+        .catch_up_into_ledger(async |batch| {
+            printed += batch.changes.len();
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .await
+        .unwrap();
+    assert!(windows >= 10);
+    let watermark = ledger.load().await.unwrap().unwrap().watermark;
+    // The truth: the latest change of each number (the log is in time order).
+    let mut truth = BTreeMap::new();
+    for c in log.iter().filter(|c| c.at <= watermark) {
+        truth.insert(c.phone.clone(), (c.status.to_string(), c.at));
+    }
+    assert_eq!(contents(&ledger).await, truth);
+    assert!(printed >= truth.len(), "every recorded batch was handed on");
+}
+both!(
+    sqlite_the_sync_records_the_truth_exactly_once,
+    postgres_the_sync_records_the_truth_exactly_once,
+    the_sync_records_the_truth_exactly_once
+);
