@@ -72,15 +72,18 @@ const PHONES: [&str; 6] = [
 ];
 const STATUSES: [&str; 3] = ["opt-in", "opt-out", "paused"];
 
-/// Distinct changes (number, status, second): a small space, so that times tie often.
-fn changes() -> impl Strategy<Value = Vec<(usize, usize, i64)>> {
+/// A change: indices into `PHONES` and `STATUSES`, and a second after `t0`.
+type Change = (usize, usize, i64);
+
+/// Distinct changes: a small space, so that times tie often.
+fn changes() -> impl Strategy<Value = Vec<Change>> {
     prop::collection::btree_set((0..PHONES.len(), 0..STATUSES.len(), 0i64..12), 1..30)
         .prop_map(|s| s.into_iter().collect())
 }
 
 /// The batches: every change at least once, some twice or three times, in any order, cut
 /// anywhere.
-fn deliveries() -> impl Strategy<Value = (Vec<(usize, usize, i64)>, Vec<Vec<usize>>)> {
+fn deliveries() -> impl Strategy<Value = (Vec<Change>, Vec<Vec<usize>>)> {
     changes().prop_flat_map(|changes| {
         let n = changes.len();
         (
@@ -110,7 +113,7 @@ fn deliveries() -> impl Strategy<Value = (Vec<(usize, usize, i64)>, Vec<Vec<usiz
 
 /// The rule, written out independently: later time wins; on a tie opt-out, then an unknown
 /// status, then opt-in.
-fn latest(changes: &[(usize, usize, i64)]) -> BTreeMap<String, (String, DateTime<Utc>)> {
+fn latest(changes: &[Change]) -> BTreeMap<String, (String, DateTime<Utc>)> {
     let restrictive = |s: usize| [0, 2, 1][s];
     let mut best: BTreeMap<usize, (i64, usize)> = BTreeMap::new();
     for &(p, s, t) in changes {
@@ -124,11 +127,7 @@ fn latest(changes: &[(usize, usize, i64)]) -> BTreeMap<String, (String, DateTime
         .collect()
 }
 
-async fn apply_in_any_order(
-    ledger: impl Ledger,
-    changes: Vec<(usize, usize, i64)>,
-    batches: Vec<Vec<usize>>,
-) {
+async fn apply_in_any_order(ledger: impl Ledger, changes: Vec<Change>, batches: Vec<Vec<usize>>) {
     let mut previous: Option<Checkpoint> = None;
     for (n, batch) in batches.iter().enumerate() {
         let batch: Vec<SmsOptOutChange> = batch

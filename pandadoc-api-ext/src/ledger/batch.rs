@@ -36,6 +36,7 @@ impl Row {
         (self.changed_us, self.rank, &self.status)
     }
 
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub fn changed(&self) -> DateTime<Utc> {
         from_micros(self.changed_us)
     }

@@ -408,27 +408,55 @@ impl PostgresLedger {
         let now = Utc::now();
         let mut applied = Applied::default();
         if !batch.history.is_empty() {
-            fn columns(rows: &[Row]) -> (Vec<&str>, Vec<&str>, Vec<i16>, Vec<DateTime<Utc>>) {
-                (
-                    rows.iter().map(|r| r.phone.as_str()).collect::<Vec<_>>(),
-                    rows.iter().map(|r| r.status.as_str()).collect::<Vec<_>>(),
-                    rows.iter().map(|r| r.rank).collect::<Vec<_>>(),
-                    rows.iter().map(|r| r.changed()).collect::<Vec<_>>(),
-                )
-            }
-            let (p, s, _, c) = columns(&batch.history);
+            let history_rows = Columns::of(&batch.history);
             applied.recorded = tx
-                .execute(history, &[&p, &s, &c, &now])
+                .execute(
+                    history,
+                    &[
+                        &history_rows.phone,
+                        &history_rows.status,
+                        &history_rows.changed,
+                        &now,
+                    ],
+                )
                 .await
                 .map_err(&err)?;
-            let (p, s, r, c) = columns(&batch.latest);
+            let latest = Columns::of(&batch.latest);
             applied.updated = tx
-                .execute(numbers, &[&p, &s, &r, &c, &now])
+                .execute(
+                    numbers,
+                    &[
+                        &latest.phone,
+                        &latest.status,
+                        &latest.rank,
+                        &latest.changed,
+                        &now,
+                    ],
+                )
                 .await
                 .map_err(&err)?;
         }
         tx.commit().await.map_err(&err)?;
         Ok(applied)
+    }
+}
+
+/// Rows as the arrays `unnest` reads.
+struct Columns<'a> {
+    phone: Vec<&'a str>,
+    status: Vec<&'a str>,
+    rank: Vec<i16>,
+    changed: Vec<DateTime<Utc>>,
+}
+
+impl<'a> Columns<'a> {
+    fn of(rows: &'a [Row]) -> Self {
+        Self {
+            phone: rows.iter().map(|r| r.phone.as_str()).collect(),
+            status: rows.iter().map(|r| r.status.as_str()).collect(),
+            rank: rows.iter().map(|r| r.rank).collect(),
+            changed: rows.iter().map(Row::changed).collect(),
+        }
     }
 }
 

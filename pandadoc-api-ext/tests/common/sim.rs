@@ -95,7 +95,23 @@ pub struct Server {
     /// Request number `hang_at` is never answered (after `crash` is notified).
     pub hang_at: Arc<Mutex<Option<usize>>>,
     /// The window (`timestamp_from`, `timestamp_to`) of every well-formed request.
-    pub windows: Arc<Mutex<Vec<(DateTime<Utc>, DateTime<Utc>)>>>,
+    pub windows: Arc<Mutex<Vec<Window>>>,
+    /// Every request answered (or dropped), in the order they arrived.
+    pub served: Arc<Mutex<Vec<Served>>>,
+}
+
+/// A request's `timestamp_from` and `timestamp_to`.
+pub type Window = (DateTime<Utc>, DateTime<Utc>);
+
+/// One request as the server saw it.
+#[derive(Clone, Debug)]
+pub struct Served {
+    /// The request's path (a base URL with a path tells clients apart).
+    pub path: String,
+    /// When its head arrived.
+    pub start: std::time::Instant,
+    /// When the answer was written (or the connection dropped).
+    pub end: std::time::Instant,
 }
 
 pub fn query_time(query: &str, name: &str) -> Option<DateTime<Utc>> {
@@ -150,19 +166,21 @@ pub async fn start_server(
     let crash_at = Arc::new(Mutex::new(None));
     let hang_at = Arc::new(Mutex::new(None));
     let windows = Arc::new(Mutex::new(Vec::new()));
-    let (r, n, at, hang, w) = (
+    let served = Arc::new(Mutex::new(Vec::new()));
+    let (r, n, at, hang, w, sv) = (
         requests.clone(),
         crash.clone(),
         crash_at.clone(),
         hang_at.clone(),
         windows.clone(),
+        served.clone(),
     );
     tokio::spawn(async move {
         loop {
             let Ok((mut socket, _)) = listener.accept().await else {
                 return;
             };
-            let (log, clock, faults, requests, crash, crash_at, hang_at, windows) = (
+            let (log, clock, faults, requests, crash, crash_at, hang_at, windows, served) = (
                 log.clone(),
                 clock.clone(),
                 faults.clone(),
@@ -171,6 +189,7 @@ pub async fn start_server(
                 at.clone(),
                 hang.clone(),
                 w.clone(),
+                sv.clone(),
             );
             tokio::spawn(async move {
                 let mut buf = Vec::new();
@@ -178,6 +197,7 @@ pub async fn start_server(
                     let Some(head) = super::read_head(&mut socket, &mut buf).await else {
                         return;
                     };
+                    let start = std::time::Instant::now();
                     let number = requests.fetch_add(1, Ordering::SeqCst);
                     if *crash_at.lock().unwrap() == Some(number) {
                         crash.notify_one();
@@ -187,9 +207,16 @@ pub async fn start_server(
                         std::future::pending::<()>().await;
                     }
                     let target = head.split_whitespace().nth(1).unwrap_or("").to_string();
-                    let query = target.split_once('?').map_or("", |(_, q)| q);
+                    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+                    let record = |served: &Mutex<Vec<Served>>| {
+                        served.lock().unwrap().push(Served {
+                            path: path.to_string(),
+                            start,
+                            end: std::time::Instant::now(),
+                        })
+                    };
                     let (status, body) = match faults.get(number).copied().unwrap_or(Fault::None) {
-                        Fault::Reset => return,
+                        Fault::Reset => return record(&served),
                         Fault::Throttle => (
                             429,
                             r#"{"type":"throttled","detail":"Request was throttled. Expected available in 0 seconds."}"#
@@ -213,7 +240,9 @@ pub async fn start_server(
                         "HTTP/1.1 {status} Sim\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
                         body.len()
                     );
-                    if socket.write_all(reply.as_bytes()).await.is_err() {
+                    let written = socket.write_all(reply.as_bytes()).await;
+                    record(&served);
+                    if written.is_err() {
                         return;
                     }
                 }
@@ -227,5 +256,6 @@ pub async fn start_server(
         crash_at,
         hang_at,
         windows,
+        served,
     }
 }
