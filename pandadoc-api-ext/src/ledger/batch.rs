@@ -1,9 +1,6 @@
 //! A batch of changes made ready for a ledger: checked, canonical, and reduced to what the
 //! database must compare. The ordering rule lives here, once, for both backends.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
-
 use chrono::{DateTime, Utc};
 
 use super::canonical_phone;
@@ -59,9 +56,7 @@ pub(crate) struct Prepared {
 /// recorded without guessing: the whole batch is [`StoreError::InvalidInput`] and nothing is
 /// written (the sync stops with the checkpoint where it was, and says why).
 pub(crate) fn prepare(changes: &[SmsOptOutChange]) -> Result<Prepared, StoreError> {
-    let mut latest: HashMap<String, Row> = HashMap::with_capacity(changes.len());
     let mut history = Vec::with_capacity(changes.len());
-    let mut seen = std::collections::HashSet::with_capacity(changes.len());
     for change in changes {
         let (Some(phone), Some(status), Some(changed)) =
             (&change.phone_number, &change.status, change.opt_out_changed)
@@ -74,29 +69,27 @@ pub(crate) fn prepare(changes: &[SmsOptOutChange]) -> Result<Prepared, StoreErro
             });
         };
         let status = status.as_str().to_string();
-        let row = Row {
+        history.push(Row {
             phone: canonical_phone(phone)?,
             rank: rank(&status),
             status,
             changed_us: changed.timestamp_micros(),
-        };
-        if seen.insert(row.clone()) {
-            history.push(row.clone());
-        }
-        match latest.entry(row.phone.clone()) {
-            Entry::Vacant(slot) => {
-                slot.insert(row);
-            }
-            Entry::Occupied(mut slot) => {
-                if row.key() > slot.get().key() {
-                    slot.insert(row);
-                }
-            }
+        });
+    }
+    // Number order, then the ordering rule: repeats end up side by side, and the last row of
+    // each number is its latest change. Neighbouring writes then touch neighbouring pages, and
+    // the same batch takes its row locks in the same order on every replica.
+    history.sort_unstable_by(|a, b| (&a.phone, a.key()).cmp(&(&b.phone, b.key())));
+    history.dedup();
+    let mut latest: Vec<Row> = Vec::new();
+    for (i, row) in history.iter().enumerate() {
+        if history
+            .get(i + 1)
+            .is_none_or(|next| next.phone != row.phone)
+        {
+            latest.push(row.clone());
         }
     }
-    let mut latest: Vec<Row> = latest.into_values().collect();
-    // A stable order: the same batch takes its row locks in the same order on every replica.
-    latest.sort_unstable_by(|a, b| a.phone.cmp(&b.phone));
     Ok(Prepared { latest, history })
 }
 

@@ -314,7 +314,8 @@ pub trait Ledger: CheckpointStore {
         only_opted_out: bool,
     ) -> impl Future<Output = Result<Vec<LedgerEntry>, StoreError>> + Send;
 
-    /// Every change of `phone` received, oldest first.
+    /// Every change of `phone` received, oldest first. The history is kept in time order (so
+    /// that a window's changes append), so this reads all of it: for audits, not per message.
     fn history(
         &self,
         phone: &str,

@@ -516,13 +516,13 @@ async fn create_schema(client: &Client, t: &Tables, location: &str) -> Result<()
         client
             .batch_execute(&format!(
                 "CREATE TABLE IF NOT EXISTS {numbers} (
-                    phone text PRIMARY KEY, status text COLLATE \"C\" NOT NULL,
+                    phone text COLLATE \"C\" PRIMARY KEY, status text COLLATE \"C\" NOT NULL,
                     rank smallint NOT NULL, changed timestamptz NOT NULL,
-                    recorded timestamptz NOT NULL);
+                    recorded timestamptz NOT NULL) WITH (fillfactor = 70);
                  CREATE TABLE IF NOT EXISTS {history} (
-                    phone text NOT NULL, status text COLLATE \"C\" NOT NULL,
+                    phone text COLLATE \"C\" NOT NULL, status text COLLATE \"C\" NOT NULL,
                     changed timestamptz NOT NULL, recorded timestamptz NOT NULL,
-                    PRIMARY KEY (phone, changed, status));
+                    PRIMARY KEY (changed, phone, status));
                  CREATE TABLE IF NOT EXISTS {checkpoint} (
                     id int PRIMARY KEY CHECK (id = 1), watermark timestamptz, updated timestamptz);
                  INSERT INTO {checkpoint} (id) VALUES (1) ON CONFLICT DO NOTHING;

@@ -29,6 +29,7 @@ pub struct SqliteLedger {
 struct Inner {
     path: PathBuf,
     tables: Tables,
+    sql: Sql,
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
 }
@@ -38,6 +39,61 @@ impl fmt::Debug for SqliteLedger {
         f.debug_struct("SqliteLedger")
             .field("path", &self.inner.path)
             .finish_non_exhaustive()
+    }
+}
+
+/// The statements, written once (each call finds its prepared statement by this text).
+struct Sql {
+    cas: String,
+    history: String,
+    numbers: String,
+    entry: String,
+    textability: String,
+    entries: String,
+    history_of: String,
+}
+
+impl Sql {
+    fn new(t: &Tables) -> Self {
+        Self {
+            cas: format!(
+                "UPDATE {} SET watermark = ?1, updated = ?2 WHERE id = 1 AND watermark IS ?3",
+                t.checkpoint
+            ),
+            history: format!(
+                "INSERT INTO {} (phone, status, changed, recorded) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT DO NOTHING",
+                t.history
+            ),
+            numbers: format!(
+                "INSERT INTO {n} (phone, status, rank, changed, recorded) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (phone) DO UPDATE SET status = excluded.status, \
+                 rank = excluded.rank, changed = excluded.changed, recorded = excluded.recorded \
+                 WHERE (excluded.changed, excluded.rank, excluded.status) \
+                 > ({n}.changed, {n}.rank, {n}.status)",
+                n = t.numbers
+            ),
+            entry: format!(
+                "SELECT status, changed, recorded FROM {} WHERE phone = ?1",
+                t.numbers
+            ),
+            textability: format!(
+                "SELECT c.watermark, n.status, n.changed, n.recorded FROM {} c \
+                 LEFT JOIN {} n ON n.phone = ?1 WHERE c.id = 1",
+                t.checkpoint, t.numbers
+            ),
+            entries: format!(
+                "SELECT phone, status, changed, recorded FROM {} WHERE phone > ?1 \
+                 AND (?2 = 0 OR status <> 'opt-in') ORDER BY phone LIMIT ?3",
+                t.numbers
+            ),
+            history_of: format!(
+                "SELECT status, changed, recorded FROM {} WHERE phone = ?1 \
+                 ORDER BY changed, status",
+                t.history
+            ),
+        }
     }
 }
 
@@ -68,6 +124,16 @@ impl SqliteLedger {
         writer
             .pragma_update(None, "synchronous", "FULL")
             .map_err(error("set synchronous"))?;
+        // A batch dirties pages all over the tables (numbers are random keys): a 64 MiB cache
+        // keeps a large batch's pages in memory until its commit instead of spilling them.
+        writer
+            .pragma_update(None, "cache_size", -65536)
+            .map_err(error("set the cache size"))?;
+        // Checkpoint the WAL into the file every 64 MiB rather than 4 MiB: a page written by
+        // many commits in between is copied once.
+        writer
+            .pragma_update(None, "wal_autocheckpoint", 16384)
+            .map_err(error("set the WAL checkpoint"))?;
         let mut writer = writer;
         create_schema(&mut writer, &tables, &path)?;
         let reader = Connection::open(&path).map_err(error("open"))?;
@@ -77,9 +143,13 @@ impl SqliteLedger {
         reader
             .pragma_update(None, "query_only", true)
             .map_err(error("make the reader read-only"))?;
+        reader
+            .pragma_update(None, "cache_size", -65536)
+            .map_err(error("set the cache size"))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
+                sql: Sql::new(&tables),
                 tables,
                 writer: Mutex::new(writer),
                 reader: Mutex::new(reader),
@@ -126,10 +196,7 @@ impl SqliteLedger {
             .map_err(&err)?;
         let now = Utc::now().timestamp_micros();
         let moved = tx
-            .prepare_cached(&format!(
-                "UPDATE {} SET watermark = ?1, updated = ?2 WHERE id = 1 AND watermark IS ?3",
-                t.checkpoint
-            ))
+            .prepare_cached(&self.inner.sql.cas)
             .and_then(|mut s| {
                 s.execute(params![
                     new.watermark.timestamp_micros(),
@@ -144,29 +211,13 @@ impl SqliteLedger {
         }
         let mut applied = Applied::default();
         {
-            let mut history = tx
-                .prepare_cached(&format!(
-                    "INSERT INTO {} (phone, status, changed, recorded) VALUES (?1, ?2, ?3, ?4) \
-                     ON CONFLICT DO NOTHING",
-                    t.history
-                ))
-                .map_err(&err)?;
+            let mut history = tx.prepare_cached(&self.inner.sql.history).map_err(&err)?;
             for row in &batch.history {
                 applied.recorded += history
                     .execute(params![row.phone, row.status, row.changed_us, now])
                     .map_err(&err)? as u64;
             }
-            let mut numbers = tx
-                .prepare_cached(&format!(
-                    "INSERT INTO {n} (phone, status, rank, changed, recorded) \
-                     VALUES (?1, ?2, ?3, ?4, ?5) \
-                     ON CONFLICT (phone) DO UPDATE SET status = excluded.status, \
-                     rank = excluded.rank, changed = excluded.changed, recorded = excluded.recorded \
-                     WHERE (excluded.changed, excluded.rank, excluded.status) \
-                     > ({n}.changed, {n}.rank, {n}.status)",
-                    n = t.numbers
-                ))
-                .map_err(&err)?;
+            let mut numbers = tx.prepare_cached(&self.inner.sql.numbers).map_err(&err)?;
             for row in &batch.latest {
                 applied.updated += numbers
                     .execute(params![
@@ -187,17 +238,14 @@ impl SqliteLedger {
     pub fn entry_blocking(&self, phone: &str) -> Result<Option<LedgerEntry>, StoreError> {
         let phone = canonical_phone(phone)?;
         let conn = lock(&self.inner.reader);
-        conn.prepare_cached(&format!(
-            "SELECT status, changed, recorded FROM {} WHERE phone = ?1",
-            self.inner.tables.numbers
-        ))
-        .and_then(|mut s| {
-            s.query_row([&phone], |r| {
-                Ok(entry(phone.clone(), r.get(0)?, r.get(1)?, r.get(2)?))
+        conn.prepare_cached(&self.inner.sql.entry)
+            .and_then(|mut s| {
+                s.query_row([&phone], |r| {
+                    Ok(entry(phone.clone(), r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()
             })
-            .optional()
-        })
-        .map_err(self.error("look a number up"))
+            .map_err(self.error("look a number up"))
     }
 
     /// [`Ledger::textability`], on this thread (one query).
@@ -207,14 +255,9 @@ impl SqliteLedger {
         max_staleness: TimeDelta,
     ) -> Result<Textability, StoreError> {
         let phone = canonical_phone(phone)?;
-        let t = &self.inner.tables;
         let conn = lock(&self.inner.reader);
         let (checkpoint, found) = conn
-            .prepare_cached(&format!(
-                "SELECT c.watermark, n.status, n.changed, n.recorded FROM {} c \
-                 LEFT JOIN {} n ON n.phone = ?1 WHERE c.id = 1",
-                t.checkpoint, t.numbers
-            ))
+            .prepare_cached(&self.inner.sql.textability)
             .and_then(|mut s| {
                 s.query_row([&phone], |r| {
                     let checkpoint: Option<i64> = r.get(0)?;
@@ -243,45 +286,38 @@ impl SqliteLedger {
         only_opted_out: bool,
     ) -> Result<Vec<LedgerEntry>, StoreError> {
         let conn = lock(&self.inner.reader);
-        conn.prepare_cached(&format!(
-            "SELECT phone, status, changed, recorded FROM {} WHERE phone > ?1 \
-             AND (?2 = 0 OR status <> 'opt-in') ORDER BY phone LIMIT ?3",
-            self.inner.tables.numbers
-        ))
-        .and_then(|mut s| {
-            s.query_map(
-                params![
-                    after.unwrap_or(""),
-                    only_opted_out,
-                    i64::try_from(limit).unwrap_or(i64::MAX)
-                ],
-                |r| Ok(entry(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )?
-            .collect()
-        })
-        .map_err(self.error("list numbers"))
+        conn.prepare_cached(&self.inner.sql.entries)
+            .and_then(|mut s| {
+                s.query_map(
+                    params![
+                        after.unwrap_or(""),
+                        only_opted_out,
+                        i64::try_from(limit).unwrap_or(i64::MAX)
+                    ],
+                    |r| Ok(entry(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )?
+                .collect()
+            })
+            .map_err(self.error("list numbers"))
     }
 
     fn history_blocking(&self, phone: &str) -> Result<Vec<HistoryEntry>, StoreError> {
         let phone = canonical_phone(phone)?;
         let conn = lock(&self.inner.reader);
-        conn.prepare_cached(&format!(
-            "SELECT status, changed, recorded FROM {} WHERE phone = ?1 ORDER BY changed, status",
-            self.inner.tables.history
-        ))
-        .and_then(|mut s| {
-            s.query_map([&phone], |r| {
-                let e = entry(phone.clone(), r.get(0)?, r.get(1)?, r.get(2)?);
-                Ok(HistoryEntry {
-                    phone_number: e.phone_number,
-                    status: e.status,
-                    opt_out_changed: e.opt_out_changed,
-                    recorded: e.recorded,
-                })
-            })?
-            .collect()
-        })
-        .map_err(self.error("read the history"))
+        conn.prepare_cached(&self.inner.sql.history_of)
+            .and_then(|mut s| {
+                s.query_map([&phone], |r| {
+                    let e = entry(phone.clone(), r.get(0)?, r.get(1)?, r.get(2)?);
+                    Ok(HistoryEntry {
+                        phone_number: e.phone_number,
+                        status: e.status,
+                        opt_out_changed: e.opt_out_changed,
+                        recorded: e.recorded,
+                    })
+                })?
+                .collect()
+            })
+            .map_err(self.error("read the history"))
     }
 
     fn stats_blocking(&self) -> Result<LedgerStats, StoreError> {
@@ -400,7 +436,7 @@ fn create_schema(conn: &mut Connection, t: &Tables, path: &Path) -> Result<(), S
             changed INTEGER NOT NULL, recorded INTEGER NOT NULL) WITHOUT ROWID;
          CREATE TABLE IF NOT EXISTS {history} (
             phone TEXT NOT NULL, status TEXT NOT NULL, changed INTEGER NOT NULL,
-            recorded INTEGER NOT NULL, PRIMARY KEY (phone, changed, status)) WITHOUT ROWID;
+            recorded INTEGER NOT NULL, PRIMARY KEY (changed, phone, status)) WITHOUT ROWID;
          CREATE TABLE IF NOT EXISTS {checkpoint} (
             id INTEGER PRIMARY KEY CHECK (id = 1), watermark INTEGER, updated INTEGER);
          INSERT OR IGNORE INTO {checkpoint} (id, watermark, updated) VALUES (1, NULL, NULL);
