@@ -3,7 +3,8 @@
 //! Builds two empty binary crates cold (debug, each in a fresh target directory, dependencies
 //! already downloaded), one after the other on this machine: one depending on
 //! `pandadoc-api-ext`, one on the plain stack it stands on (reqwest, serde, chrono and tokio with
-//! the workspace's features). Prints both times and their ratio.
+//! the workspace's features). Prints both times and their ratio; then the same with each of the
+//! ledger's features (`sqlite`, `postgres`).
 
 use std::path::Path;
 use std::process::Command;
@@ -54,12 +55,14 @@ fn build_cold(root: &Path, name: &str, dependencies: &str) -> Result<Duration> {
 }
 
 pub fn build_cost(root: &Path) -> Result<()> {
-    let ext = format!(
-        "pandadoc-api-ext = {{ path = \"{}\" }}\n",
-        root.join("pandadoc-api-ext").display()
-    );
+    let ext = |features: &str| {
+        format!(
+            "pandadoc-api-ext = {{ path = \"{}\", features = [{features}] }}\n",
+            root.join("pandadoc-api-ext").display()
+        )
+    };
     let plain = build_cold(root, "plain-stack", PLAIN)?;
-    let with_ext = build_cold(root, "with-ext", &ext)?;
+    let with_ext = build_cold(root, "with-ext", &ext(""))?;
     println!(
         "build-cost: cold debug build of an empty binary: plain reqwest + serde + chrono + tokio {:.1} s, \
          with pandadoc-api-ext {:.1} s ({:+.1}%)",
@@ -67,5 +70,17 @@ pub fn build_cost(root: &Path) -> Result<()> {
         with_ext.as_secs_f64(),
         (with_ext.as_secs_f64() / plain.as_secs_f64() - 1.0) * 100.0
     );
+    for feature in ["sqlite", "postgres"] {
+        let with = build_cold(
+            root,
+            &format!("with-ext-{feature}"),
+            &ext(&format!("{feature:?}")),
+        )?;
+        println!(
+            "build-cost: with pandadoc-api-ext and feature {feature}: {:.1} s ({:+.1}% on the plain stack)",
+            with.as_secs_f64(),
+            (with.as_secs_f64() / plain.as_secs_f64() - 1.0) * 100.0
+        );
+    }
     Ok(())
 }

@@ -110,22 +110,11 @@ pub async fn read_head(socket: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) ->
     Some(head)
 }
 
-/// The example program `sms_opt_outs`: `cargo test` builds the examples next to the test
-/// binaries' directory.
-pub fn example_binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .and_then(std::path::Path::parent)
-        .unwrap()
-        .join("examples")
-        .join(format!("sms_opt_outs{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo test -p pandadoc-api-ext` (it builds the examples)",
-        path.display()
-    );
-    path
+/// The `pandadoc-opt-outs` program, with no environment but what a test gives it.
+pub fn program() -> std::process::Command {
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("pandadoc-opt-outs"));
+    command.env_clear();
+    command
 }
 
 pub fn client(base_url: &str) -> pandadoc_api_ext::ClientBuilder {

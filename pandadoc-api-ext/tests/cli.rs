@@ -1,18 +1,20 @@
-//! The example program against a local mock: JSON lines on success, `error[KIND]: detail` and
-//! the documented exit codes on failure, nothing sent on invalid input.
+//! `pandadoc-opt-outs list` against a local mock: JSON lines (or CSV, a table) on success,
+//! `error[KIND]: detail` and the documented exit codes on failure, nothing sent on invalid
+//! input, `--help` with an example for every subcommand, and no torn line on SIGKILL.
 
 mod common;
 
+use std::io::Read;
 use std::process::{Command, Output, Stdio};
 
 use httpmock::prelude::*;
 use serde_json::{Value, json};
 
 fn command(base_url: &str, key: &str, args: &[&str]) -> Command {
-    let mut command = Command::new(common::example_binary());
+    let mut command = common::program();
     command
+        .arg("list")
         .args(args)
-        .env_clear()
         .env("PANDADOC_API_KEY", key)
         .env("PANDADOC_BASE_URL", base_url);
     command
@@ -94,7 +96,7 @@ async fn invalid_input_exits_2_and_sends_nothing() {
         .await;
     for (key, args) in [
         ("k1\r\nX: y", vec!["--last", "1h"]),
-        ("k1", vec!["--last", "1y"]),
+        ("k1", vec!["--last", "1 fortnight"]),
         ("k1", vec!["--from", "yesterday"]),
         (
             "k1",
@@ -112,7 +114,7 @@ async fn invalid_input_exits_2_and_sends_nothing() {
         let stderr = String::from_utf8(out.stderr).unwrap();
         assert!(
             stderr.starts_with("error[invalid_input]: ") && stderr.lines().count() == 1,
-            "{stderr}"
+            "one line: {stderr}"
         );
     }
     assert_eq!(any.calls_async().await, 0);
@@ -151,5 +153,120 @@ async fn server_errors_with_html_bodies_name_their_status() {
             format!("error[server]: HTTP {status} {reason}: the body is not the documented JSON\n")
         );
         assert!(out.stdout.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn csv_and_table_formats_have_a_header_and_a_line_per_change() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|_, then| {
+            then.status(200).json_body(json!({"results": [
+                {"phone_number": "+1234567890", "status": "opt-out", "opt_out_changed": "2025-01-28T12:00:00Z"},
+                {"phone_number": "+1234567891", "status": "say \"hi\", then stop", "opt_out_changed": "2025-01-28T13:00:00Z"}
+            ]}));
+        })
+        .await;
+    let csv = run(
+        &server.base_url(),
+        "k1",
+        &["--last", "1h", "--format", "csv"],
+    );
+    assert!(csv.status.success());
+    assert_eq!(
+        String::from_utf8(csv.stdout).unwrap(),
+        "phone_number,status,opt_out_changed\n\
+         +1234567890,opt-out,2025-01-28T12:00:00+00:00\n\
+         +1234567891,\"say \"\"hi\"\", then stop\",2025-01-28T13:00:00+00:00\n"
+    );
+    let table = run(
+        &server.base_url(),
+        "k1",
+        &["--last", "1h", "--format", "table"],
+    );
+    let text = String::from_utf8(table.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0].starts_with("PHONE_NUMBER  STATUS"), "{text}");
+    assert_eq!(
+        lines[1].find("opt-out"),
+        lines[0].find("STATUS"),
+        "aligned: {text}"
+    );
+}
+
+#[test]
+fn every_subcommand_has_help_with_an_example_and_usage_errors_exit_2() {
+    for sub in ["list", "sync", "check", "export", "status"] {
+        let out = common::program().args([sub, "--help"]).output().unwrap();
+        assert!(out.status.success(), "{sub}");
+        let help = String::from_utf8(out.stdout).unwrap();
+        assert!(help.contains("Example"), "{sub} --help: {help}");
+        assert!(
+            help.contains(&format!("pandadoc-opt-outs {sub}")),
+            "{sub} --help: {help}"
+        );
+    }
+    let top = common::program().arg("--help").output().unwrap();
+    assert!(
+        String::from_utf8(top.stdout)
+            .unwrap()
+            .contains("Exit codes:")
+    );
+    for args in [
+        vec![],
+        vec!["sync"],
+        vec!["check", "--ledger", "sqlite:x.db"],
+        vec!["frobnicate"],
+    ] {
+        let out = common::program().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            stderr.starts_with("error[invalid_input]: ") && stderr.lines().count() == 1,
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_while_printing_never_leaves_a_torn_line() {
+    // 40,000 records: far more than a pipe holds, so the program blocks writing them.
+    let results: Vec<Value> = (0..40_000)
+        .map(|i| json!({"phone_number": format!("+1555{i:07}"), "status": "opt-out", "opt_out_changed": "2025-01-28T12:00:00Z"}))
+        .collect();
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|_, then| {
+            then.status(200).json_body(json!({ "results": results }));
+        })
+        .await;
+    let mut rng = fastrand::Rng::new();
+    for _ in 0..5 {
+        let mut child = command(&server.base_url(), "k1", &["--last", "1h"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        // Read a random part, then kill it while it writes the rest.
+        let mut head = vec![0u8; rng.usize(1..200_000)];
+        tokio::task::block_in_place(|| stdout.read_exact(&mut head)).unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let mut rest = Vec::new();
+        stdout.read_to_end(&mut rest).unwrap();
+        head.extend(rest);
+        assert_eq!(
+            head.last(),
+            Some(&b'\n'),
+            "the output ends with a whole line"
+        );
+        let text = String::from_utf8(head).unwrap();
+        for line in text.lines() {
+            let v: Value =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("torn line {line:?}: {e}"));
+            assert_eq!(v["status"], "opt-out");
+        }
     }
 }

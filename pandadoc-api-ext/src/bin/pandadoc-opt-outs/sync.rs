@@ -1,0 +1,264 @@
+//! `sync`: the opt-out sync into a state file (changes on stdout) or a ledger.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use indicatif::{ProgressBar, ProgressStyle};
+use pandadoc_api_ext::Client;
+use pandadoc_api_ext::sync::{CheckpointStore, FileStore, OptOutSync, SyncError, WindowReport};
+
+use crate::ledger::{AnyLedger, on};
+use crate::output::Lines;
+use crate::{Failure, SyncArgs};
+
+/// Set on SIGINT or SIGTERM (Ctrl-C elsewhere): finish the window under way, then stop.
+#[derive(Clone)]
+pub struct Stop {
+    flag: Arc<AtomicBool>,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl Stop {
+    pub fn listen() -> Self {
+        let stop = Self {
+            flag: Arc::default(),
+            wake: Arc::default(),
+        };
+        let s = stop.clone();
+        tokio::spawn(async move {
+            #[cfg(unix)]
+            {
+                use tokio::signal::unix::{SignalKind, signal};
+                match signal(SignalKind::terminate()) {
+                    Ok(mut terminate) => tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {}
+                        _ = terminate.recv() => {}
+                    },
+                    Err(_) => drop(tokio::signal::ctrl_c().await),
+                }
+            }
+            #[cfg(not(unix))]
+            drop(tokio::signal::ctrl_c().await);
+            s.flag.store(true, Ordering::SeqCst);
+            s.wake.notify_waiters();
+        });
+        stop
+    }
+
+    fn stopped(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+
+    /// Waits `pause`; `true` if stopped meanwhile.
+    async fn sleep(&self, pause: Duration) -> bool {
+        let woken = self.wake.notified();
+        if self.stopped() {
+            return true;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(pause) => self.stopped(),
+            () = woken => true,
+        }
+    }
+}
+
+/// Reports windows on stderr: an indicatif bar on a terminal, one line per window otherwise,
+/// nothing with `--quiet`.
+struct Progress {
+    bar: Option<ProgressBar>,
+    quiet: bool,
+    step: TimeDelta,
+    windows: u64,
+    changes: u64,
+}
+
+impl Progress {
+    fn new(quiet: bool, step: TimeDelta) -> Self {
+        let bar = (!quiet && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+            let bar = ProgressBar::new(1);
+            bar.set_style(
+                ProgressStyle::with_template("{bar:30} {pos}/{len} windows, {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        Self {
+            bar,
+            quiet,
+            step,
+            windows: 0,
+            changes: 0,
+        }
+    }
+
+    fn window(&mut self, report: &WindowReport) {
+        self.windows += 1;
+        self.changes += report.delivered as u64;
+        let behind = report.behind.to_std().unwrap_or_default();
+        let behind = humantime::format_duration(Duration::from_secs(behind.as_secs()));
+        if let Some(bar) = &self.bar {
+            let left = (report.behind.num_seconds().max(0) as u64)
+                .div_ceil(self.step.num_seconds().max(1) as u64);
+            bar.set_length(self.windows + left);
+            bar.set_position(self.windows);
+            bar.set_message(format!("{} changes, {behind} behind", self.changes));
+        } else if !self.quiet {
+            eprintln!(
+                "window {}: {} changes, {behind} behind",
+                report.window, report.delivered
+            );
+        }
+    }
+
+    fn done(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        if !self.quiet && self.windows > 0 {
+            eprintln!(
+                "caught up: {} windows, {} changes",
+                self.windows, self.changes
+            );
+        }
+        self.windows = 0;
+        self.changes = 0;
+    }
+}
+
+fn print_changes(
+    lines: &mut Lines,
+    changes: &[pandadoc_api_ext::SmsOptOutChange],
+) -> std::io::Result<()> {
+    for change in changes {
+        lines.line(&serde_json::to_string(change).map_err(std::io::Error::other)?)?;
+    }
+    // Printed before the checkpoint moves past them.
+    lines.flush()
+}
+
+/// Runs the sync: `step` reads and commits one window.
+async fn drive<S, F>(
+    mut sync: OptOutSync<S>,
+    mut step: F,
+    args: &SyncArgs,
+    quiet: bool,
+    stop: &Stop,
+) -> Result<(), Failure>
+where
+    S: CheckpointStore,
+    F: AsyncFnMut(&mut OptOutSync<S>) -> Result<Option<WindowReport>, SyncError>,
+{
+    let mut progress = Progress::new(quiet, args.max_window - args.overlap);
+    loop {
+        while !stop.stopped() {
+            match step(&mut sync).await.map_err(Failure::sync)? {
+                Some(report) => progress.window(&report),
+                None => break,
+            }
+        }
+        progress.done();
+        if !args.follow || stop.stopped() {
+            return Ok(());
+        }
+        if stop.sleep(args.every).await {
+            return Ok(());
+        }
+    }
+}
+
+/// Where a first run starts: `--since`, `--last`, or an hour ago; a checkpoint overrides them.
+fn start(args: &SyncArgs, checkpoint: Option<DateTime<Utc>>, where_: &str) -> DateTime<Utc> {
+    let now = Utc::now();
+    let asked = args.since.or_else(|| args.last.map(|span| now - span));
+    match (checkpoint, asked) {
+        (Some(c), Some(_)) => {
+            eprintln!(
+                "note: {where_} holds a checkpoint ({}): --since/--last are ignored",
+                c.to_rfc3339()
+            );
+            now
+        }
+        (Some(_), None) => now,
+        (None, asked) => asked.unwrap_or(now - TimeDelta::hours(1)),
+    }
+}
+
+pub async fn run(
+    client: Client,
+    args: &SyncArgs,
+    ledger: Option<AnyLedger>,
+    quiet: bool,
+    stop: &Stop,
+) -> Result<(), Failure> {
+    let options = args.options();
+    match ledger {
+        None => {
+            let path = args
+                .state
+                .clone()
+                .expect("clap requires --state or --ledger");
+            let store = FileStore::new(&path);
+            let checkpoint = store.load().await.map_err(Failure::store)?;
+            let start = start(
+                args,
+                checkpoint.map(|c| c.watermark),
+                &path.display().to_string(),
+            );
+            let mut lines = Lines::new();
+            let sync = OptOutSync::new(client, store, start, options);
+            drive(
+                sync,
+                async |sync: &mut OptOutSync<FileStore>| {
+                    sync.step(async |batch| print_changes(&mut lines, &batch.changes))
+                        .await
+                },
+                args,
+                quiet,
+                stop,
+            )
+            .await
+        }
+        Some(ledger) => {
+            if let AnyLedger::Postgres(pg) = &ledger
+                && !pg.try_lead().await.map_err(Failure::store)?
+            {
+                let holder = pg.leader().await.map_err(Failure::store)?;
+                eprintln!(
+                    "standing by: another replica leads ({}); waiting for its lease",
+                    holder.map_or_else(|| "unknown".into(), |h| h.application_name)
+                );
+                tokio::select! {
+                    led = pg.lead() => led.map_err(Failure::store)?,
+                    () = async { while !stop.sleep(Duration::from_secs(3600)).await {} } => return Ok(()),
+                }
+                eprintln!("leading: this replica now polls PandaDoc");
+            }
+            let checkpoint = on!(&ledger, l => l.load().await).map_err(Failure::store)?;
+            let start = start(args, checkpoint.map(|c| c.watermark), "the ledger");
+            let print = args.print;
+            let mut lines = Lines::new();
+            on!(ledger, l => {
+                let sync = OptOutSync::new(client, l, start, options);
+                drive(
+                    sync,
+                    async |sync: &mut OptOutSync<_>| {
+                        sync.step_into_ledger(async |batch| {
+                            if print {
+                                print_changes(&mut lines, &batch.changes)
+                            } else {
+                                Ok(())
+                            }
+                        })
+                        .await
+                    },
+                    args,
+                    quiet,
+                    stop,
+                )
+                .await
+            })
+        }
+    }
+}
