@@ -270,3 +270,37 @@ async fn sigkill_while_printing_never_leaves_a_torn_line() {
         }
     }
 }
+
+#[tokio::test]
+async fn json_logs_on_stderr_for_a_log_shipper() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|_, then| {
+            then.status(429)
+                .header("retry-after", "0")
+                .json_body(json!({"type": "throttled", "detail": "Request was throttled."}));
+        })
+        .await;
+    let out = command(
+        &server.base_url(),
+        "sekrit-key-7f3a",
+        &["--last", "1h", "--log-format", "json"],
+    )
+    .env("RUST_LOG", "warn")
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let (logs, last) = stderr
+        .trim_end()
+        .rsplit_once('\n')
+        .expect("logs, then the error");
+    assert!(last.starts_with("error[throttled]: HTTP 429"), "{last}");
+    let retries: Vec<Value> = logs
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    assert!(!retries.is_empty());
+    assert!(retries.iter().all(|r| r["level"] == "WARN"), "{logs}");
+    assert!(!stderr.contains("sekrit"), "the key never shows: {stderr}");
+}

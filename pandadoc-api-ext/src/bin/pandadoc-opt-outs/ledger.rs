@@ -29,10 +29,12 @@ pub async fn open(url: &str, prefix: &str) -> Result<AnyLedger, StoreError> {
                     .into(),
             });
         }
+        let location = path.clone();
         return tokio::task::spawn_blocking(move || SqliteLedger::open(path, &options))
             .await
-            .map_err(|e| StoreError::InvalidInput {
-                message: e.to_string(),
+            .map_err(|e| StoreError::Io {
+                location,
+                source: std::io::Error::other(e),
             })?
             .map(AnyLedger::Sqlite);
     }

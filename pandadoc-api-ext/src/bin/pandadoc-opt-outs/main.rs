@@ -318,7 +318,7 @@ impl Record for SmsOptOutChange {
     }
 }
 
-async fn list(args: &ListArgs) -> Result<(), Failure> {
+async fn list(args: &ListArgs, quiet: bool) -> Result<(), Failure> {
     let client = Client::from_env().map_err(Failure::api)?;
     let range = match (args.last, args.from, args.to) {
         (Some(span), _, _) => TimeRange::last(span),
@@ -328,13 +328,15 @@ async fn list(args: &ListArgs) -> Result<(), Failure> {
     };
     let page = client.sms_opt_outs(range).await.map_err(Failure::api)?;
     output::print(&mut Lines::new(), args.format, &page.changes, true).map_err(Failure::output)?;
-    eprintln!("{} changes in {}", page.changes.len(), page.window);
+    if !quiet {
+        eprintln!("{} changes in {}", page.changes.len(), page.window);
+    }
     Ok(())
 }
 
 async fn run(cli: Cli) -> Result<u8, Failure> {
     match &cli.command {
-        Command::List(args) => list(args).await.map(|()| 0),
+        Command::List(args) => list(args, cli.quiet).await.map(|()| 0),
         Command::Sync(args) => {
             // Invalid options stop the sync before its first request (exit 2).
             let client = Client::from_env().map_err(Failure::api)?;
