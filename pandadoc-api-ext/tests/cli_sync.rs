@@ -396,6 +396,10 @@ async fn postgres_ledger_sync_check_export_status_and_a_standby() {
         line.starts_with("standing by: another replica leads"),
         "{line}"
     );
+    // A one-shot run (cron) while another replica leads: nothing to do, exit 0.
+    let once = run(&server.base_url, &args[..5]);
+    assert_eq!(once.status.code(), Some(0));
+    assert!(text(once.stderr).contains("another replica leads"));
     leader.kill().unwrap();
     leader.wait().unwrap();
     line.clear();

@@ -225,10 +225,15 @@ pub async fn run(
                 && !pg.try_lead().await.map_err(Failure::store)?
             {
                 let holder = pg.leader().await.map_err(Failure::store)?;
-                eprintln!(
-                    "standing by: another replica leads ({}); waiting for its lease",
-                    holder.map_or_else(|| "unknown".into(), |h| h.application_name)
-                );
+                let holder = holder.map_or_else(|| "unknown".into(), |h| h.application_name);
+                if !args.follow {
+                    // A one-shot run (cron) has nothing to do while another replica polls.
+                    eprintln!(
+                        "another replica leads ({holder}): it keeps the ledger; nothing to do"
+                    );
+                    return Ok(());
+                }
+                eprintln!("standing by: another replica leads ({holder}); waiting for its lease");
                 tokio::select! {
                     led = pg.lead() => led.map_err(Failure::store)?,
                     () = async { while !stop.sleep(Duration::from_secs(3600)).await {} } => return Ok(()),
