@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use tracing::Instrument;
 use url::Url;
 
 use crate::auth::check_secret;
@@ -142,22 +143,28 @@ impl OAuthApp {
             grant_type = grant[0].1,
             status = tracing::field::Empty
         );
-        let _enter = span.enter();
-        let response = self
-            .http
-            .post(self.token_url.clone())
-            .header(reqwest::header::ACCEPT, "application/json")
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| Error::from_reqwest(&e))?;
-        let status = response.status();
-        span.record("status", status.as_u16());
-        let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| Error::from_reqwest(&e))?;
+        // `instrument`, not a guard held across the awaits: concurrent token requests each stay
+        // in their own span.
+        let (status, headers, body) = async {
+            let response = self
+                .http
+                .post(self.token_url.clone())
+                .header(reqwest::header::ACCEPT, "application/json")
+                .form(&form)
+                .send()
+                .await
+                .map_err(|e| Error::from_reqwest(&e))?;
+            let status = response.status();
+            tracing::Span::current().record("status", status.as_u16());
+            let headers = response.headers().clone();
+            let body = response
+                .bytes()
+                .await
+                .map_err(|e| Error::from_reqwest(&e))?;
+            Ok::<_, Error>((status, headers, body))
+        }
+        .instrument(span)
+        .await?;
         if !status.is_success() {
             // An OAuth error body ({"error": "invalid_grant"}) carries no secret, but a body
             // we cannot read might: keep no snippet of the token endpoint's answers.

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::{KEY, Reply, Scripted, client, json, page};
 use pandadoc_api_ext::sync::{MemoryStore, OptOutSync, SyncOptions};
-use pandadoc_api_ext::{RetryPolicy, TimeRange};
+use pandadoc_api_ext::{OAuthApp, RetryPolicy, TimeRange};
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -102,4 +102,33 @@ async fn each_attempt_is_a_span_and_each_retry_a_log_line_without_secrets() {
             && window.contains("behind_s="),
         "{window}"
     );
+
+    // Two token refreshes at once on one thread: each in its own span, never one inside the
+    // other (a span guard held across an await nested them).
+    let token = r#"{"access_token":"at-1","refresh_token":"rt-2","expires_in":3600}"#;
+    let tokens = Scripted::start(vec![Reply::Http(
+        200,
+        vec!["content-type: application/json".into()],
+        token.into(),
+    )])
+    .await;
+    let app = OAuthApp::new("client-id", "client-secret-9f8e", "https://app.example.com/cb")
+        .unwrap()
+        .with_token_url(&format!("{}/oauth2/access_token", tokens.base_url))
+        .unwrap();
+    let (rt_a, rt_b) = ("rt-a".into(), "rt-b".into());
+    let (a, b) = tokio::join!(app.refresh(&rt_a), app.refresh(&rt_b));
+    a.unwrap();
+    b.unwrap();
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let closes: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("pandadoc.oauth{") && l.contains("close"))
+        .collect();
+    assert_eq!(closes.len(), 2, "{logs}");
+    for line in closes {
+        assert_eq!(line.matches("pandadoc.oauth{").count(), 1, "nested: {line}");
+        assert!(line.contains("status=200"), "{line}");
+    }
+    assert!(!logs.contains("client-secret-9f8e") && !logs.contains("rt-a"));
 }
