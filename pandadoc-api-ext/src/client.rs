@@ -176,7 +176,7 @@ impl ClientBuilder {
             .connect_timeout(self.connect_timeout)
             .timeout(self.timeout)
             .build()
-            .map_err(|e| Error::from_reqwest(&e))?;
+            .map_err(|e| Error::from_reqwest(e))?;
         let transport = Arc::new(AuthTransport { auth: auth.clone() });
         let raw = pandadoc_api::Client::new_with_client(
             base.as_str().trim_end_matches('/'),
@@ -342,13 +342,14 @@ async fn classify<E: Serialize>(error: pandadoc_api::Error<E>, exchange: &Exchan
     use pandadoc_api::Error as Raw;
     match error {
         Raw::InvalidRequest(message) => Error::invalid_input(message),
-        Raw::CommunicationError(e) | Raw::InvalidUpgrade(e) => Error::from_reqwest(&e),
+        Raw::CommunicationError(e) | Raw::InvalidUpgrade(e) => Error::from_reqwest(e),
         Raw::ResponseBodyError(e) => {
-            let err = Error::from_reqwest(&e);
+            let err = Error::from_reqwest(e);
             match exchange.status {
                 Some(status) if !status.is_success() => {
                     Error::from_response(status, &exchange.headers, b"", false)
                         .with_message(err.message().to_string())
+                        .caused_as(&err)
                 }
                 _ => err,
             }

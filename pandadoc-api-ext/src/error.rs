@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -171,6 +172,9 @@ struct Inner {
     links: Vec<Link>,
     retry_after: Option<Duration>,
     body_snippet: Option<String>,
+    /// What failed underneath (a `reqwest::Error`, and through it an `io::Error`), for
+    /// [`std::error::Error::source`]; shared, so that `Error` stays `Clone`.
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
 
 impl Error {
@@ -186,6 +190,7 @@ impl Error {
             links: Vec::new(),
             retry_after: None,
             body_snippet: None,
+            source: None,
         }))
     }
 
@@ -194,7 +199,7 @@ impl Error {
     }
 
     /// Classifies a transport error of reqwest (no HTTP status was received).
-    pub(crate) fn from_reqwest(err: &reqwest::Error) -> Self {
+    pub(crate) fn from_reqwest(err: reqwest::Error) -> Self {
         let kind = if err.is_timeout() {
             ErrorKind::Timeout
         } else if err.is_builder() {
@@ -206,7 +211,7 @@ impl Error {
         };
         // reqwest's messages name the URL (which carries no secret) and the cause.
         let mut message = err.to_string();
-        let mut source = std::error::Error::source(err);
+        let mut source = std::error::Error::source(&err);
         while let Some(cause) = source {
             message.push_str(": ");
             message.push_str(&cause.to_string());
@@ -214,7 +219,14 @@ impl Error {
         }
         let mut e = Self::new(kind, message);
         e.0.status = err.status();
+        e.0.source = Some(Arc::new(err));
         e
+    }
+
+    /// This error, with the cause of `other` as its own.
+    pub(crate) fn caused_as(mut self, other: &Error) -> Self {
+        self.0.source = other.0.source.clone();
+        self
     }
 
     /// Classifies an HTTP answer from its status, headers and body. Error statuses are
@@ -398,7 +410,16 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    /// The error underneath, when there was one: the `reqwest::Error` of a transport failure
+    /// (whose own `source()` leads to the `io::Error`), or of a body that could not be read.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 /// The first [`SNIPPET_LIMIT`] bytes of `body`, cut at a character boundary.
 fn snippet(body: &[u8]) -> String {

@@ -177,6 +177,24 @@ async fn dropped_connections_and_refused_connects_are_network_errors() {
         .unwrap();
     let err = client.sms_opt_outs(TimeRange::default()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Network, "{err}");
+    // The cause is kept: the reqwest::Error, and under it the io::Error of the refused connect.
+    let cause = std::error::Error::source(&err).expect("a source");
+    assert!(
+        cause.downcast_ref::<reqwest::Error>().is_some(),
+        "{cause:?}"
+    );
+    let mut chain = Some(cause);
+    let mut io = None;
+    while let Some(e) = chain {
+        io = io.or(e.downcast_ref::<std::io::Error>());
+        chain = e.source();
+    }
+    assert_eq!(
+        io.expect("an io::Error in the chain").kind(),
+        std::io::ErrorKind::ConnectionRefused
+    );
+    let copy = err.clone();
+    assert!(std::error::Error::source(&copy).is_some(), "clones keep it");
 }
 
 #[tokio::test]

@@ -112,10 +112,14 @@ async fn each_attempt_is_a_span_and_each_retry_a_log_line_without_secrets() {
         token.into(),
     )])
     .await;
-    let app = OAuthApp::new("client-id", "client-secret-9f8e", "https://app.example.com/cb")
-        .unwrap()
-        .with_token_url(&format!("{}/oauth2/access_token", tokens.base_url))
-        .unwrap();
+    let app = OAuthApp::new(
+        "client-id",
+        "client-secret-9f8e",
+        "https://app.example.com/cb",
+    )
+    .unwrap()
+    .with_token_url(&format!("{}/oauth2/access_token", tokens.base_url))
+    .unwrap();
     let (rt_a, rt_b) = ("rt-a".into(), "rt-b".into());
     let (a, b) = tokio::join!(app.refresh(&rt_a), app.refresh(&rt_b));
     a.unwrap();
