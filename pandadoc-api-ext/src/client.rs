@@ -176,7 +176,7 @@ impl ClientBuilder {
             .connect_timeout(self.connect_timeout)
             .timeout(self.timeout)
             .build()
-            .map_err(|e| Error::from_reqwest(e))?;
+            .map_err(Error::from_reqwest)?;
         let transport = Arc::new(AuthTransport { auth: auth.clone() });
         let raw = pandadoc_api::Client::new_with_client(
             base.as_str().trim_end_matches('/'),

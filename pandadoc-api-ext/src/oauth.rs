@@ -63,7 +63,7 @@ impl OAuthApp {
             .connect_timeout(std::time::Duration::from_secs(10))
             .timeout(std::time::Duration::from_secs(30))
             .build()
-            .map_err(|e| Error::from_reqwest(e))?;
+            .map_err(Error::from_reqwest)?;
         Ok(Self {
             client_id,
             client_secret: client_secret.into(),
@@ -153,11 +153,11 @@ impl OAuthApp {
                 .form(&form)
                 .send()
                 .await
-                .map_err(|e| Error::from_reqwest(e))?;
+                .map_err(Error::from_reqwest)?;
             let status = response.status();
             tracing::Span::current().record("status", status.as_u16());
             let headers = response.headers().clone();
-            let body = response.bytes().await.map_err(|e| Error::from_reqwest(e))?;
+            let body = response.bytes().await.map_err(Error::from_reqwest)?;
             Ok::<_, Error>((status, headers, body))
         }
         .instrument(span)
