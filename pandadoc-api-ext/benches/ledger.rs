@@ -132,26 +132,23 @@ async fn catch_up(base_url: &str, start: DateTime<Utc>, into: Sink<'_>) -> (f64,
                 .await
                 .unwrap();
         }
-        Sink::Sqlite(ledger) => {
-            OptOutSync::new(client, ledger.clone(), start, options)
-                .catch_up_into_ledger(async |batch| {
-                    delivered += batch.changes.len();
-                    Ok::<(), std::io::Error>(())
-                })
-                .await
-                .unwrap();
-        }
-        Sink::Postgres(ledger) => {
-            OptOutSync::new(client, ledger.clone(), start, options)
-                .catch_up_into_ledger(async |batch| {
-                    delivered += batch.changes.len();
-                    Ok::<(), std::io::Error>(())
-                })
-                .await
-                .unwrap();
-        }
+        Sink::Sqlite(ledger) => delivered = into_ledger(client, ledger.clone(), start).await,
+        Sink::Postgres(ledger) => delivered = into_ledger(client, ledger.clone(), start).await,
     }
     (started.elapsed().as_secs_f64(), delivered)
+}
+
+/// The catch-up into `ledger`: changes recorded.
+async fn into_ledger(client: Client, ledger: impl Ledger, start: DateTime<Utc>) -> usize {
+    let mut delivered = 0;
+    OptOutSync::new(client, ledger, start, SyncOptions::default())
+        .catch_up_into_ledger(async |batch| {
+            delivered += batch.changes.len();
+            Ok::<(), std::io::Error>(())
+        })
+        .await
+        .unwrap();
+    delivered
 }
 
 enum Sink<'a> {

@@ -238,6 +238,20 @@ fn spawn(
     child
 }
 
+/// What the server does with each of `n` requests: 3 in `one_in` meet a 429, a 503 or a reset.
+fn faults(rng: &mut fastrand::Rng, n: usize, one_in: u8) -> Arc<Vec<Fault>> {
+    Arc::new(
+        (0..n)
+            .map(|_| match rng.u8(..one_in) {
+                0 => Fault::Throttle,
+                1 => Fault::Unavailable,
+                2 => Fault::Reset,
+                _ => Fault::None,
+            })
+            .collect(),
+    )
+}
+
 /// The truth log with at most one change of a number per second (no ties to rule on).
 fn distinct(mut log: Vec<Change>) -> Vec<Change> {
     let mut seen = BTreeSet::new();
@@ -340,15 +354,8 @@ async fn sigkill_at_random_points(backend: Backend) {
         .duration_trunc(TimeDelta::seconds(1))
         .unwrap();
     let log = Arc::new(distinct(sim::truth(seed, start, 300, 3000, 2)));
-    let faults = (0..5000)
-        .map(|_| match rng.u8(..30) {
-            0 => Fault::Throttle,
-            1 => Fault::Unavailable,
-            2 => Fault::Reset,
-            _ => Fault::None,
-        })
-        .collect();
-    let server = sim::start_server(log.clone(), Arc::new(SystemClock), Arc::new(faults)).await;
+    let faults = faults(&mut rng, 5000, 30);
+    let server = sim::start_server(log.clone(), Arc::new(SystemClock), faults).await;
     let env = vec![
         ("BASE_URL", server.base_url.clone()),
         ("START", start.to_rfc3339()),
@@ -477,15 +484,8 @@ async fn three_replicas() {
     let mut log = distinct(log);
     log.sort_by_key(|c| c.at);
     let log = Arc::new(log);
-    let faults = (0..20_000)
-        .map(|_| match rng.u8(..20) {
-            0 => Fault::Throttle,
-            1 => Fault::Unavailable,
-            2 => Fault::Reset,
-            _ => Fault::None,
-        })
-        .collect();
-    let server = sim::start_server(log.clone(), Arc::new(SystemClock), Arc::new(faults)).await;
+    let faults = faults(&mut rng, 20_000, 20);
+    let server = sim::start_server(log.clone(), Arc::new(SystemClock), faults).await;
     let (tx, rx) = mpsc::channel::<(usize, String, Instant)>();
     let env = |id: usize| {
         vec![
