@@ -30,7 +30,7 @@ const LEASE_POLL: Duration = Duration::from_millis(100);
 /// The takeover bound the replica test checks: `LEASE_POLL` after the server ends the dead
 /// leader's session (at once on loopback), plus room for a loaded machine to schedule the
 /// stand-by.
-const TAKEOVER_BOUND: Duration = Duration::from_secs(3);
+const TAKEOVER_BOUND: Duration = Duration::from_secs(5);
 
 fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -385,8 +385,9 @@ async fn sigkill_at_random_points(backend: Backend) {
     for _ in 0..25 {
         let (tx, rx) = mpsc::channel();
         let mut child = spawn("crash", &env, 0, tx);
-        // Kill after a random number of windows, a random instant later.
-        let windows = rng.usize(..8);
+        // Kill after a random number of windows (0 to 3: 25 rounds cannot finish the 49
+        // windows before round 17, so at least 16 kills land mid-run), a random instant later.
+        let windows = rng.usize(..4);
         let mut finished = false;
         for _ in 0..windows {
             if rx.recv_timeout(Duration::from_secs(60)).is_err() {
@@ -404,7 +405,10 @@ async fn sigkill_at_random_points(backend: Backend) {
         assert!(watermark >= previous, "the checkpoint never moves back");
         previous = watermark;
     }
-    assert!(kills >= 10, "most rounds killed a running sync ({kills})");
+    assert!(
+        kills >= 16,
+        "the first 16 rounds killed a running sync ({kills})"
+    );
     // A resumed sync, left to finish, ends with every number equal to the truth.
     let (tx, rx) = mpsc::channel();
     let status = spawn("crash", &env, 0, tx).wait().unwrap();
