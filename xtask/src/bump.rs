@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use crate::spec::METHODS;
+use openapi_model::METHODS;
 use serde_json::{Map, Value};
 
 /// One change between two specs.

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::spec::METHODS;
 use anyhow::{Result, bail};
+use openapi_model::METHODS;
 use serde_json::{Map, Value};
 
 /// The `operationId`s of `spec`, in document order.

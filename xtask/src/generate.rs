@@ -74,7 +74,7 @@ pub fn load(path: &Path) -> Result<Spec> {
 /// header (relative, so that the output does not depend on the machine).
 pub fn render(spec: &Spec, source: &str) -> Result<String> {
     let mut json = spec.json.clone();
-    normalize::normalize(&mut json);
+    normalize::normalize(&mut json).with_context(|| format!("spec {}", spec.path.display()))?;
     let document: openapiv3::OpenAPI = serde_json::from_value(json.clone()).with_context(|| {
         format!(
             "spec {} is not a valid OpenAPI 3.0 document",

@@ -19,7 +19,6 @@ mod generate;
 mod harness;
 mod normalize;
 mod soak;
-mod spec;
 mod unions;
 
 use std::path::{Path, PathBuf};

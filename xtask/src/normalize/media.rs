@@ -213,7 +213,7 @@ mod tests {
             }}
         });
         let mut normalized = spec.clone();
-        crate::normalize::normalize(&mut normalized);
+        crate::normalize::normalize(&mut normalized).unwrap();
         let op = &normalized["paths"]["/up"]["post"];
         assert_eq!(op[FORM_EXTENSION], "UploadForm2", "a free name");
         let form = &normalized["components"]["schemas"]["UploadForm2"];

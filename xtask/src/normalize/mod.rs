@@ -3,11 +3,13 @@
 //! The vendored spec is never edited: these rules rewrite an in-memory copy, deterministically
 //! (same input, same output; maps keep the document's order). Each rule is general: it names no
 //! operation, path or schema of PandaDoc's, and applies to any number of operations and statuses.
-//! They run in the order of [`RULES`]; each is documented on its function, in a file of its
-//! family with its fixture tests beside it.
+//! [`pointer_refs`] runs first (it is the one rule that can refuse a document), then the rules
+//! of [`RULES`] in order; each is documented on its function, in a file of its family with its
+//! fixture tests beside it.
 //!
 //! | rule | why |
 //! | --- | --- |
+//! | [`pointer_refs`] | typify panics on a `$ref` that is not a component's (one into a schema or an operation) |
 //! | [`json_media_types`] | progenitor types only `application/json` bodies and panics on `encoding` |
 //! | [`multipart_forms`] | progenitor cannot send `multipart/form-data`: each such body gets a typed form |
 //! | [`one_request_media_type`] | progenitor panics on several request media types and refuses multipart |
@@ -23,11 +25,13 @@
 //! | [`tri_state_request_fields`] | an optional nullable request field could not be sent as `null` |
 //! | [`titles_never_rename`] | a `title` equal to a component's name made typify emit two types of that name |
 
+use anyhow::{Context, Result};
 use serde_json::Value;
 
 mod media;
 mod names;
 mod objects;
+mod pointers;
 mod requests;
 mod responses;
 mod scalars;
@@ -39,6 +43,7 @@ pub use names::titles_never_rename;
 pub use objects::{
     flatten_all_of, object_type_from_properties, object_unions_as_json, tolerate_unknown_fields,
 };
+pub use pointers::pointer_refs;
 pub use requests::tri_state_request_fields;
 pub use responses::one_response_type_per_class;
 pub use scalars::{date_time_spelling, lenient_strings, open_string_enums};
@@ -64,11 +69,13 @@ pub const RULES: &[(&str, Rule)] = &[
     ("tri_state_request_fields", tri_state_request_fields),
 ];
 
-/// Applies every rule of [`RULES`] to `spec`, in order.
-pub fn normalize(spec: &mut Value) {
+/// Applies [`pointer_refs`], then every rule of [`RULES`], to `spec`, in order.
+pub fn normalize(spec: &mut Value) -> Result<()> {
+    pointer_refs(spec).context("cannot make every `$ref` name a component")?;
     for (_, rule) in RULES {
         rule(spec);
     }
+    Ok(())
 }
 
 /// The generated code for `spec` (a fixture), for tests that check what typify makes of a rule.

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeSet;
 
-pub(super) use crate::spec::METHODS;
 use heck::ToUpperCamelCase;
+pub(super) use openapi_model::METHODS;
 use serde_json::{Map, Value};
 
 /// Keywords that document a schema without constraining it: two schemas that differ only in
