@@ -911,6 +911,8 @@ pub mod harness {
             }
         }
     }
+    /// Strict: a union value that names a branch but does not fit it, which the client
+    /// keeps as `Other`, fails here.
     fn roundtrip<T: serde::de::DeserializeOwned + serde::Serialize>(
         body: &[u8],
     ) -> Result<Value, String> {

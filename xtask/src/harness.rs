@@ -5,9 +5,9 @@
 //! `send` gives the success and error types), so it can never disagree with the client. It is
 //! compiled only with the client crate's `harness` feature, which the contract tests enable.
 
-use crate::spec::METHODS;
 use anyhow::{Context, Result, bail};
 use heck::ToSnakeCase;
+use openapi_model::METHODS;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use serde_json::Value;
@@ -29,6 +29,23 @@ struct Op {
 /// The harness module for `spec` (normalized) and `client` (progenitor's output for it).
 pub fn harness(spec: &Value, client: &syn::File) -> Result<TokenStream> {
     let ops = operations(spec, client)?;
+    let has_unions = spec
+        .get(crate::normalize::UNIONS_EXTENSION)
+        .and_then(Value::as_object)
+        .is_some_and(|unions| !unions.is_empty());
+    let (strict_before, strict_after) = if has_unions {
+        (
+            quote! { crate::unions::take_fallbacks(); },
+            quote! {
+                let fallbacks = crate::unions::take_fallbacks();
+                if !fallbacks.is_empty() {
+                    return Err(format!("a union value names a branch it does not fit: {}", fallbacks.join("; ")));
+                }
+            },
+        )
+    } else {
+        (TokenStream::new(), TokenStream::new())
+    };
     let table = ops.iter().map(|op| {
         let (id, method, path) = (&op.id, &op.method, &op.path);
         let idempotent = matches!(
@@ -192,8 +209,12 @@ pub fn harness(spec: &Value, client: &syn::File) -> Result<TokenStream> {
                 }
             }
 
+            /// Strict: a union value that names a branch but does not fit it, which the client
+            /// keeps as `Other`, fails here.
             fn roundtrip<T: serde::de::DeserializeOwned + serde::Serialize>(body: &[u8]) -> Result<Value, String> {
+                #strict_before
                 let typed: T = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+                #strict_after
                 serde_json::to_value(typed).map_err(|e| e.to_string())
             }
 

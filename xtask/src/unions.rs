@@ -53,7 +53,7 @@ pub fn unions(spec: &Value, client: &syn::File) -> Result<TokenStream> {
                         .push(quote! { Self::#variant(v) => tagged(v, #tag, #value, serializer) });
                     deserialize_arms.push(quote! {
                         if value.get(#tag).and_then(serde_json::Value::as_str) == Some(#value) {
-                            return branch::<_, D::Error>(value).map(Self::#variant);
+                            return Ok(branch(&value).map_or(Self::Other(value), Self::#variant));
                         }
                     });
                 }
@@ -89,7 +89,7 @@ pub fn unions(spec: &Value, client: &syn::File) -> Result<TokenStream> {
                         "{}",
                         variant_name(b["component"].as_str().unwrap_or_default(), name)
                     );
-                    quote! { [v] if *v == stringify!(#variant) => branch::<_, D::Error>(value).map(Self::#variant), }
+                    quote! { [v] if *v == stringify!(#variant) => Ok(branch(&value).map_or(Self::Other(value), Self::#variant)), }
                 });
             quote! {
                 let mut matched: Vec<&str> = Vec::new();
@@ -106,7 +106,8 @@ pub fn unions(spec: &Value, client: &syn::File) -> Result<TokenStream> {
             pub enum #ident {
                 #(#variants,)*
                 /// A value that names none of the branches (a tag value this client does not
-                /// know, say), kept as it came.
+                /// know, say), or does not fit the branch it names (a body of another branch,
+                /// a required field missing), kept as it came.
                 Other(serde_json::Value),
             }
 
@@ -143,7 +144,8 @@ pub fn unions(spec: &Value, client: &syn::File) -> Result<TokenStream> {
     }
     Ok(quote! {
         /// Unions of objects whose branch a value names (by a discriminator, or by properties
-        /// only one branch requires), as enums. A value that names none is kept as `Other`.
+        /// only one branch requires), as enums. A value that names none, or does not fit the
+        /// one it names, is kept as `Other`.
         pub mod unions {
             use serde::Serialize;
 
@@ -164,11 +166,31 @@ pub fn unions(spec: &Value, client: &syn::File) -> Result<TokenStream> {
                 json.serialize(serializer)
             }
 
-            /// Decodes `value` as one branch; a failure is the whole union's.
-            fn branch<T: serde::de::DeserializeOwned, E: serde::de::Error>(
-                value: serde_json::Value,
-            ) -> Result<T, E> {
-                serde_json::from_value(value).map_err(E::custom)
+            /// Decodes `value` as the branch it names; `None` when it does not fit that branch
+            /// (the caller keeps it as `Other`: one inconsistent value never fails a response).
+            fn branch<T: serde::de::DeserializeOwned>(value: &serde_json::Value) -> Option<T> {
+                match T::deserialize(value) {
+                    Ok(decoded) => Some(decoded),
+                    Err(_why) => {
+                        #[cfg(feature = "harness")]
+                        FALLBACKS.with(|f| f.borrow_mut().push(_why.to_string()));
+                        None
+                    }
+                }
+            }
+
+            #[cfg(feature = "harness")]
+            thread_local! {
+                static FALLBACKS: std::cell::RefCell<Vec<String>> =
+                    const { std::cell::RefCell::new(Vec::new()) };
+            }
+
+            /// The contract harness's strict mode: why each value decoded on this thread since
+            /// the last call named a branch but was kept as `Other`.
+            #[cfg(feature = "harness")]
+            #[doc(hidden)]
+            pub fn take_fallbacks() -> Vec<String> {
+                FALLBACKS.with(|f| f.take())
             }
 
             #(#enums)*

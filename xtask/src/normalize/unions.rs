@@ -23,9 +23,11 @@ pub const UNIONS_EXTENSION: &str = "x-typed-unions";
 /// - or by disjoint required properties: each branch requires a property that no other branch
 ///   declares, and the branch is the one whose such properties are all present.
 ///
-/// A value that names no branch (a new tag value, say) is kept whole as `Other(Value)`, never
-/// refused; the tag is written back on serialization. Other unions (inline branches, scalars
-/// beside objects, nullable, unnamed request bodies) are left to
+/// A value that names no branch (a new tag value, say), or does not fit the branch it names (a
+/// tag of one branch on a body of another, a required field missing), is kept whole as
+/// `Other(Value)`, never refused: one inconsistent value never fails a whole response. The tag
+/// is written back on serialization. Other unions (inline branches, scalars beside objects,
+/// nullable, unnamed request bodies) are left to
 /// [`object_unions_as_json`](super::object_unions_as_json).
 pub fn typed_unions(spec: &mut Value) {
     let components = spec.get("components").cloned().unwrap_or(Value::Null);
