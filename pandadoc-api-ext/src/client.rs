@@ -7,7 +7,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 pub use progenitor_client::ResponseValue;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
@@ -31,6 +30,8 @@ pub struct Client {
     raw: pandadoc_api::Client,
     auth: Auth,
     retry: RetryPolicy,
+    // Read by the SMS opt-out layer, which resolves time ranges against it.
+    #[cfg_attr(not(feature = "sms-opt-outs"), allow(dead_code))]
     clock: SharedClock,
 }
 
@@ -231,7 +232,8 @@ impl Client {
         &self.raw
     }
 
-    pub(crate) fn now(&self) -> DateTime<Utc> {
+    #[cfg(feature = "sms-opt-outs")]
+    pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
     }
 

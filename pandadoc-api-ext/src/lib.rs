@@ -44,10 +44,13 @@ mod auth;
 mod client;
 mod error;
 mod json_path;
+#[cfg(feature = "sms-opt-outs")]
 pub mod ledger;
 mod oauth;
 mod retry;
+#[cfg(feature = "sms-opt-outs")]
 mod sms_opt_outs;
+#[cfg(feature = "sms-opt-outs")]
 pub mod sync;
 mod time_range;
 mod transport;
@@ -57,6 +60,7 @@ pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, ResponseValue};
 pub use error::{Detail, Error, ErrorKind, Link, SNIPPET_LIMIT};
 pub use oauth::{AUTHORIZE_URL, OAuthApp, SCOPE, TOKEN_URL, TokenSet};
 pub use retry::RetryPolicy;
+#[cfg(feature = "sms-opt-outs")]
 pub use sms_opt_outs::{SmsOptOutChange, SmsOptOutStatus, SmsOptOuts};
 pub use time_range::{Clock, FixedClock, SystemClock, TimeRange, Window};
 

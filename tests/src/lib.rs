@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value, json};
 
 // The workspace README's usage snippet is compiled, so that it cannot rot.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "sms-opt-outs"))]
 #[doc = include_str!("../../README.md")]
 struct WorkspaceReadme;
 
@@ -102,20 +102,10 @@ impl Spec {
         }
     }
 
-    /// Follows local `$ref`s until a non-reference value.
-    pub fn resolve<'a>(&'a self, mut value: &'a Value) -> &'a Value {
-        for _ in 0..16 {
-            match value.get("$ref").and_then(Value::as_str) {
-                Some(r) => {
-                    value = self
-                        .doc
-                        .pointer(r.trim_start_matches('#'))
-                        .unwrap_or_else(|| panic!("dangling $ref {r}"))
-                }
-                None => break,
-            }
-        }
-        value
+    /// Follows local `$ref`s until a non-reference value (the workspace's one resolver:
+    /// JSON pointers anywhere in the document, bounded, cycles reported).
+    pub fn resolve<'a>(&'a self, value: &'a Value) -> &'a Value {
+        openapi_model::resolve(&self.doc, value).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Every operation, in document order.

@@ -121,18 +121,9 @@ fn components(spec: &Value) -> Map<String, Value> {
         .unwrap_or_default()
 }
 
-fn resolve<'a>(spec: &'a Value, mut value: &'a Value) -> &'a Value {
-    for _ in 0..16 {
-        match value
-            .get("$ref")
-            .and_then(Value::as_str)
-            .and_then(|r| spec.pointer(r.trim_start_matches('#')))
-        {
-            Some(v) => value = v,
-            None => break,
-        }
-    }
-    value
+/// `value`, its `$ref`s followed; as it is when they lead nowhere (the report still reads).
+fn resolve<'a>(spec: &'a Value, value: &'a Value) -> &'a Value {
+    openapi_model::resolve(spec, value).unwrap_or(value)
 }
 
 fn parameters<'a>(spec: &'a Value, op: &'a Value) -> Vec<(String, &'a Value)> {

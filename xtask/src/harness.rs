@@ -352,14 +352,9 @@ fn operations(spec: &Value, client: &syn::File) -> Result<Vec<Op>> {
     Ok(ops)
 }
 
-fn resolve<'a>(spec: &'a Value, mut value: &'a Value) -> &'a Value {
-    while let Some(r) = value.get("$ref").and_then(Value::as_str) {
-        match spec.pointer(r.trim_start_matches('#')) {
-            Some(v) => value = v,
-            None => break,
-        }
-    }
-    value
+/// `value`, its `$ref`s followed (the spec is normalized: they all resolve).
+fn resolve<'a>(spec: &'a Value, value: &'a Value) -> &'a Value {
+    openapi_model::resolve(spec, value).unwrap_or(value)
 }
 
 /// `(field name, field type)` of `struct Builder<'a>`, `client` excluded.

@@ -45,9 +45,9 @@ pub const FORM_EXTENSION: &str = "x-multipart-form";
 /// to the request body ([`crate::forms`]); [`one_request_media_type`] still turns the media
 /// type into raw bytes, for which the client's `pre` hook restores the multipart label.
 pub fn multipart_forms(spec: &mut Value) {
-    let components = spec.get("components").cloned().unwrap_or(Value::Null);
+    let components = components_of(spec);
     let mut taken: BTreeSet<String> = components
-        .get("schemas")
+        .pointer("/components/schemas")
         .and_then(Value::as_object)
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();

@@ -76,7 +76,7 @@ pub(super) fn merge_objects(
 /// member, a property declared differently by two members accepting any JSON value, and
 /// `required` the union of the members'. Other `allOf`s are left alone.
 pub fn flatten_all_of(spec: &mut Value) {
-    let components = spec.get("components").cloned().unwrap_or(Value::Null);
+    let components = components_of(spec);
     for_each_schema(spec, &mut |schema, _| {
         let Some(members) = schema.get("allOf").and_then(Value::as_array) else {
             return;
@@ -139,7 +139,7 @@ pub(super) fn object_view(schema: &Value, components: &Value, depth: usize) -> O
 /// types stay generated (their names are in the description) for `serde_json::from_value`.
 /// Unions of scalars (such as the open enums) are left alone.
 pub fn object_unions_as_json(spec: &mut Value) {
-    let components = spec.get("components").cloned().unwrap_or(Value::Null);
+    let components = components_of(spec);
     for_each_schema(spec, &mut |schema, _| {
         for key in ["oneOf", "anyOf"] {
             let Some(branches) = schema.get(key).and_then(Value::as_array) else {

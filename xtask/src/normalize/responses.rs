@@ -33,10 +33,10 @@ use super::walk::*;
 ///   (`ByteStream`): never a lost or refused body; the JSON types stay generated for decoding.
 /// - Errors of mixed non-JSON kinds are all read as raw bytes too.
 pub fn one_response_type_per_class(spec: &mut Value) {
-    let components = spec.get("components").cloned().unwrap_or(Value::Null);
+    let components = components_of(spec);
     let mut added: Vec<(String, Value)> = Vec::new();
     let mut taken: BTreeSet<String> = components
-        .get("schemas")
+        .pointer("/components/schemas")
         .and_then(Value::as_object)
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
@@ -276,6 +276,20 @@ mod tests {
             responses["403"]["content"]["application/json"]["schema"]["$ref"],
             "#/components/schemas/ListThingsError"
         );
+
+        // One inline success shape whose `<Op>Response` a component already has: `<Op>Success`.
+        let mut spec = op_with_errors(json!({
+            "200": { "description": "ok", "content": { "application/json": { "schema": {
+                "properties": { "n": { "type": "integer" } } } } } }
+        }));
+        spec["components"]["schemas"] = json!({ "ListThingsResponse": { "type": "string" } });
+        one_response_type_per_class(&mut spec);
+        let schemas = &spec["components"]["schemas"];
+        assert_eq!(
+            schemas["ListThingsResponse"]["type"], "string",
+            "left alone"
+        );
+        assert!(schemas["ListThingsSuccess"]["properties"]["n"].is_object());
 
         // Every status pointing at one component schema: nothing to do.
         let mut spec = op_with_errors(json!({

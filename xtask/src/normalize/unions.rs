@@ -30,7 +30,7 @@ pub const UNIONS_EXTENSION: &str = "x-typed-unions";
 /// nullable, unnamed request bodies) are left to
 /// [`object_unions_as_json`](super::object_unions_as_json).
 pub fn typed_unions(spec: &mut Value) {
-    let components = spec.get("components").cloned().unwrap_or(Value::Null);
+    let components = components_of(spec);
     let mut unions = Map::new();
     let mut taken = BTreeSet::new();
     for_each_schema(spec, &mut |schema, name| {

@@ -238,22 +238,23 @@ pub(super) fn json_schema_of(response: &Value) -> Option<&Value> {
         .and_then(|(_, body)| body.get("schema"))
 }
 
-/// Follows a local `$ref` (one level of `#/components/...`); anything else is returned as is.
-pub(super) fn resolve(value: &Value, components: &Value) -> Value {
-    let mut current = value.clone();
-    for _ in 0..8 {
-        let Some(target) = current.get("$ref").and_then(Value::as_str) else {
-            break;
-        };
-        let Some(pointer) = target.strip_prefix("#/components") else {
-            break;
-        };
-        match components.pointer(pointer) {
-            Some(found) => current = found.clone(),
-            None => break,
-        }
+/// A copy of `spec`'s components, as a document of its own (`{"components": ...}`) that
+/// [`resolve`] reads while the rules change `spec`. After `pointer_refs` every `$ref` is a
+/// component's, so nothing else is needed.
+pub(super) fn components_of(spec: &Value) -> Value {
+    let mut doc = Map::new();
+    if let Some(components) = spec.get("components") {
+        doc.insert("components".into(), components.clone());
     }
-    current
+    Value::Object(doc)
+}
+
+/// `value` with its `$ref`s followed in `components` (from [`components_of`]), by the
+/// workspace's one resolver; as it is when they lead nowhere.
+pub(super) fn resolve(value: &Value, components: &Value) -> Value {
+    openapi_model::resolve(components, value)
+        .unwrap_or(value)
+        .clone()
 }
 
 pub(super) fn is_object_schema(schema: &Value) -> bool {
