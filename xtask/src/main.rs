@@ -1,17 +1,9 @@
-//! `cargo xtask`: the workspace's generator.
-//!
-//! ```text
-//! cargo xtask generate                        regenerate pandadoc-api/src/generated.rs and verify it compiles
-//! cargo xtask generate --check                exit 1 with a diff when the committed file is stale
-//! cargo xtask generate --spec PATH --out DIR  generate a standalone crate from any spec file
-//! cargo xtask bump PATH                       vendor a new spec, regenerate, report the changes
-//! cargo xtask cut FULL.json OPERATION_ID...  print a spec of those operations and what they reach
-//! cargo xtask soak-tests N                    run the test suite N times under load
-//! cargo xtask build-cost                      cold build time of pandadoc-api-ext vs its plain stack
-//! ```
+//! `cargo xtask`: the workspace's generator. `cargo xtask --help` lists the commands;
+//! `cargo xtask <command> --help` explains one.
 
 mod build_cost;
 mod bump;
+mod corpus;
 mod features;
 mod forms;
 mod fragment;
@@ -25,18 +17,87 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
 
-const USAGE: &str = "usage:
-  cargo xtask generate [--check] [--no-verify]
-  cargo xtask generate --spec PATH --out DIR
-  cargo xtask bump PATH [--no-verify]
-  cargo xtask cut FULL.json OPERATION_ID...
-  cargo xtask soak-tests N
-  cargo xtask build-cost";
+/// The workspace's generator: the raw client from the vendored OpenAPI spec, spec bumps, and
+/// the published releases as a test corpus.
+#[derive(Parser)]
+#[command(name = "xtask", bin_name = "cargo xtask", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Regenerate pandadoc-api/src/generated.rs from the vendored spec and verify it compiles.
+    Generate {
+        /// Compare only: exit 1 with a diff when the committed file is stale.
+        #[arg(long, conflicts_with = "out")]
+        check: bool,
+        /// Do not `cargo check` the result.
+        #[arg(long)]
+        no_verify: bool,
+        /// Generate a standalone crate from this spec instead (with --out).
+        #[arg(long, requires = "out", value_name = "PATH")]
+        spec: Option<PathBuf>,
+        /// Where the standalone crate goes (with --spec).
+        #[arg(long, requires = "spec", value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Vendor a new spec (byte for byte), regenerate, and report the changes.
+    Bump {
+        /// The new spec file.
+        path: PathBuf,
+        /// Do not `cargo check` the result.
+        #[arg(long)]
+        no_verify: bool,
+    },
+    /// Print a spec of these operations of FULL and everything they reach.
+    Cut {
+        /// A full release.
+        full: PathBuf,
+        /// The operationIds to keep.
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// Run published releases: one Markdown row each, then `corpus: P/N releases pass`.
+    ///
+    /// By default each release is generated, built with -D warnings and run through the contract
+    /// suite (minutes each). Exit 1 when any release fails; a failure is a row, never the end of
+    /// the run.
+    Corpus {
+        /// Release files, or directories whose `*full*.json` files are releases
+        /// [default: ../shared/specs and ../shared/specs/releases].
+        inputs: Vec<PathBuf>,
+        /// Only these versions: `7.2.0`, ranges `6.3.0..7.6.0` / `7.2.0..`, `oldest`, `newest`,
+        /// comma-separated.
+        #[arg(long, value_name = "VERSIONS")]
+        only: Option<String>,
+        /// Generate and type-check only (seconds a release).
+        #[arg(long)]
+        check_only: bool,
+        /// Bump a copy of this workspace to the vendored operations cut out of each release
+        /// that has them, then `cargo test --workspace` (`cargo check` with --check-only).
+        #[arg(long, conflicts_with = "reports")]
+        fragments: bool,
+        /// Print the bump report of each step from one release to the next, as a changelog.
+        #[arg(long)]
+        reports: bool,
+    },
+    /// Run the test suite N times under load: `soak: G/N runs green`.
+    SoakTests {
+        /// How many runs.
+        runs: u32,
+    },
+    /// Cold build time of pandadoc-api-ext against its plain stack.
+    BuildCost,
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args) {
+    // `cargo xtask ARGS` runs this binary with ARGS (the alias in .cargo/config.toml).
+    let cli = Cli::parse();
+    match run(cli.command) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -57,76 +118,70 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-fn run(args: &[String]) -> Result<ExitCode> {
-    let Some((command, rest)) = args.split_first() else {
-        bail!("{USAGE}")
-    };
-    match command.as_str() {
-        "generate" => generate_command(rest),
-        "bump" => bump_command(rest),
-        "build-cost" => build_cost::build_cost(&workspace_root()).map(|()| ExitCode::SUCCESS),
-        "cut" => {
-            let [path, ids @ ..] = rest else {
-                bail!("{USAGE}")
-            };
-            if ids.is_empty() {
-                bail!("cut needs at least one operationId\n{USAGE}");
-            }
-            let spec = generate::load(Path::new(path))?;
-            let cut = fragment::cut(&spec.json, ids)?;
-            println!("{}", serde_json::to_string_pretty(&cut)?);
-            Ok(ExitCode::SUCCESS)
-        }
-        "soak-tests" => {
-            let runs: u32 = match rest {
-                [n] => n.parse().context("soak-tests takes a number of runs")?,
-                _ => bail!("{USAGE}"),
-            };
-            let all_green = soak::soak(&workspace_root(), runs)?;
-            Ok(if all_green {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
-        }
-        "help" | "--help" | "-h" => {
-            println!("{USAGE}");
-            Ok(ExitCode::SUCCESS)
-        }
-        other => bail!("unknown command {other:?}\n{USAGE}"),
+fn success(ok: bool) -> ExitCode {
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 
-fn generate_command(args: &[String]) -> Result<ExitCode> {
-    let (mut check, mut verify, mut spec, mut out) = (false, true, None, None);
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--check" => check = true,
-            "--no-verify" => verify = false,
-            "--spec" => spec = Some(PathBuf::from(it.next().context("--spec needs a path")?)),
-            "--out" => out = Some(PathBuf::from(it.next().context("--out needs a directory")?)),
-            other => bail!("unknown argument {other:?}\n{USAGE}"),
-        }
-    }
-    match (spec, out) {
-        (Some(spec), Some(out)) => {
-            if check {
-                bail!("--check compares the workspace's committed file; it does not go with --out");
+fn run(command: Command) -> Result<ExitCode> {
+    let root = workspace_root();
+    match command {
+        Command::Generate {
+            check,
+            no_verify,
+            spec,
+            out,
+        } => match (spec, out) {
+            (Some(spec), Some(out)) => {
+                let spec = generate::load(&spec)?;
+                let code = generate::render(&spec, &spec.path.display().to_string())?;
+                generate::write_crate(&spec, &out, &code, true)?;
+                println!(
+                    "wrote a crate for {} {} to {}",
+                    spec.title,
+                    spec.version,
+                    out.display()
+                );
+                Ok(ExitCode::SUCCESS)
             }
-            let spec = generate::load(&spec)?;
-            let code = generate::render(&spec, &spec.path.display().to_string())?;
-            generate::write_crate(&spec, &out, &code, true)?;
-            println!(
-                "wrote a crate for {} {} to {}",
-                spec.title,
-                spec.version,
-                out.display()
-            );
+            _ => workspace_generate(&root, check, !no_verify),
+        },
+        Command::Bump { path, no_verify } => {
+            let (report, report_path) = bump_workspace(&root, &path)?;
+            println!("{report}");
+            println!("report written to {}", report_path.display());
+            if !no_verify {
+                verify_compiles(&root)?;
+            }
             Ok(ExitCode::SUCCESS)
         }
-        (None, None) => workspace_generate(&workspace_root(), check, verify),
-        _ => bail!("--spec and --out go together\n{USAGE}"),
+        Command::Cut { full, ids } => {
+            let spec = generate::load(&full)?;
+            let cut = fragment::cut(&spec.json, &ids)?;
+            println!("{}", serde_json::to_string_pretty(&cut)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Corpus {
+            inputs,
+            only,
+            check_only,
+            fragments,
+            reports,
+        } => {
+            let options = corpus::Options {
+                inputs,
+                only,
+                check_only,
+                fragments,
+                reports,
+            };
+            corpus::corpus(&root, &options).map(success)
+        }
+        Command::SoakTests { runs } => soak::soak(&root, runs).map(success),
+        Command::BuildCost => build_cost::build_cost(&root).map(|()| ExitCode::SUCCESS),
     }
 }
 
@@ -262,26 +317,6 @@ fn check_once(root: &Path, features: &str) -> Result<()> {
         );
     }
     Ok(())
-}
-
-fn bump_command(args: &[String]) -> Result<ExitCode> {
-    let (mut path, mut verify) = (None, true);
-    for arg in args {
-        match arg.as_str() {
-            "--no-verify" => verify = false,
-            other if other.starts_with("--") => bail!("unknown argument {other:?}\n{USAGE}"),
-            other => path = Some(PathBuf::from(other)),
-        }
-    }
-    let path = path.context("bump needs the new spec file")?;
-    let root = workspace_root();
-    let (report, report_path) = bump_workspace(&root, &path)?;
-    println!("{report}");
-    println!("report written to {}", report_path.display());
-    if verify {
-        verify_compiles(&root)?;
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// The raw client's changelog, to which `bump` adds each report.
