@@ -35,9 +35,18 @@ pub struct Options {
     pub reports: bool,
 }
 
-/// The default corpus: the full releases in `../shared/specs` and `../shared/specs/releases`.
+/// Where the published releases are: `$PANDADOC_SHARED_SPECS`, else `../shared/specs` beside
+/// the workspace (a workspace copy under `target/` is told where by the variable).
+pub fn shared_specs(root: &Path) -> PathBuf {
+    std::env::var_os(SHARED_SPECS_VAR).map_or_else(|| root.join("../shared/specs"), PathBuf::from)
+}
+
+/// The variable [`shared_specs`] reads.
+pub const SHARED_SPECS_VAR: &str = "PANDADOC_SHARED_SPECS";
+
+/// The default corpus: the full releases in the shared specs and their `releases/`.
 pub fn default_inputs(root: &Path) -> Vec<PathBuf> {
-    let shared = root.join("../shared/specs");
+    let shared = shared_specs(root);
     vec![shared.clone(), shared.join("releases")]
 }
 

@@ -97,7 +97,14 @@ pub fn fragment(root: &Path, release: &Release, check_only: bool) -> Result<Stri
         .context("compile")?;
         return Ok("—".into());
     }
-    let out = cargo(&ws, root, &["test", "-q", "--workspace"], &[]).context("cargo test")?;
+    let shared = std::path::absolute(super::shared_specs(root))?;
+    let out = cargo(
+        &ws,
+        root,
+        &["test", "-q", "--workspace"],
+        &[(super::SHARED_SPECS_VAR, shared.as_os_str())],
+    )
+    .context("cargo test")?;
     let passed: u64 = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.strip_prefix("test result: ok. ")?.split_once(" passed"))

@@ -11,7 +11,7 @@ use crate::generate;
 /// them: none fails, and each names both versions and says what changed or that nothing did.
 #[test]
 fn every_step_of_the_history_has_a_bump_report() {
-    let shared = crate::workspace_root().join("../shared/specs");
+    let shared = corpus::shared_specs(&crate::workspace_root());
     let mut inputs: Vec<PathBuf> = corpus::default_inputs(&crate::workspace_root());
     inputs.push(shared.join("history"));
     let releases = corpus::discover(&inputs).unwrap();
