@@ -205,8 +205,18 @@ impl Spec {
     /// A value valid against `schema`: each property's `example` where given, else a value of
     /// its type (the first enum value, a fixed date-time, one item per array).
     pub fn instance_of(&self, schema: &Value, depth: usize) -> Value {
+        self.instance(schema, depth, true)
+    }
+
+    /// [`Spec::instance_of`] without the spec's examples: for where an example disagrees with
+    /// its own schema (PandaDoc's have: an integer `entity_id` in a string property).
+    pub fn instance_without_examples(&self, schema: &Value) -> Value {
+        self.instance(schema, 0, false)
+    }
+
+    fn instance(&self, schema: &Value, depth: usize, examples: bool) -> Value {
         let schema = self.resolve(schema);
-        if let Some(example) = schema.get("example") {
+        if examples && let Some(example) = schema.get("example") {
             return example.clone();
         }
         if let Some(first) = schema
@@ -222,7 +232,7 @@ impl Spec {
                 .and_then(Value::as_array)
                 .and_then(|v| v.first())
             {
-                let mut value = self.instance_of(first, depth + 1);
+                let mut value = self.instance(first, depth + 1, examples);
                 if let (Some((tag, name)), Some(fields)) =
                     (discriminator_value(schema, first), value.as_object_mut())
                 {
@@ -234,7 +244,7 @@ impl Spec {
         if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
             let mut merged = Map::new();
             for part in all {
-                if let Value::Object(m) = self.instance_of(part, depth + 1) {
+                if let Value::Object(m) = self.instance(part, depth + 1, examples) {
                     merged.extend(m);
                 }
             }
@@ -253,13 +263,13 @@ impl Spec {
                         .flatten()
                     {
                         if depth < 8 || required.is_some_and(|r| r.iter().any(|n| n == name)) {
-                            out.insert(name.clone(), self.instance_of(prop, depth + 1));
+                            out.insert(name.clone(), self.instance(prop, depth + 1, examples));
                         }
                     }
                 }
                 Value::Object(out)
             }
-            "array" if depth < 8 => json!([self.instance_of(&schema["items"], depth + 1)]),
+            "array" if depth < 8 => json!([self.instance(&schema["items"], depth + 1, examples)]),
             "array" => json!([]),
             "string" => match schema.get("format").and_then(Value::as_str) {
                 Some("date-time") => json!("2025-01-28T12:00:00Z"),
