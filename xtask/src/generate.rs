@@ -154,18 +154,6 @@ pub fn render(spec: &Spec, source: &str) -> Result<String> {
     Ok(header + &prettyplease::unparse(&file))
 }
 
-/// The items of the top-level module `name` (`types`, `builder`) of progenitor's output.
-pub fn module_items<'a>(client: &'a syn::File, name: &str) -> Result<&'a [syn::Item]> {
-    client
-        .items
-        .iter()
-        .find_map(|item| match item {
-            syn::Item::Mod(m) if m.ident == name => m.content.as_ref().map(|(_, items)| &items[..]),
-            _ => None,
-        })
-        .with_context(|| format!("progenitor's output has no `{name}` module"))
-}
-
 fn one_line(s: &str) -> String {
     s.replace(['\r', '\n'], " ")
 }

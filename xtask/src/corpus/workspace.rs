@@ -83,8 +83,8 @@ pub fn fragment(root: &Path, release: &Release, check_only: bool) -> Result<Stri
     let cut = crate::fragment::cut(&spec.json, &ids)?;
     let fragment = work(root).join(format!("fragment-{}.json", release.version));
     std::fs::write(&fragment, serde_json::to_string_pretty(&cut)? + "\n")?;
-    without_panics("bump", || crate::bump_workspace(&ws, &fragment))?;
-    if !matches!(crate::workspace_drift(&ws)?.2, Drift::Same) {
+    without_panics("bump", || crate::vendored::bump_workspace(&ws, &fragment))?;
+    if !matches!(crate::vendored::workspace_drift(&ws)?.2, Drift::Same) {
         bail!("`generate --check` fails right after the bump");
     }
     if check_only {

@@ -26,7 +26,10 @@ fn scratch_workspace() -> tempfile::TempDir {
     for (from, to) in [
         (std::path::PathBuf::from(FIXTURE), generate::VENDORED_SPEC),
         (root.join(generate::MANIFEST), generate::MANIFEST),
-        (root.join(crate::CHANGELOG), crate::CHANGELOG),
+        (
+            root.join(crate::vendored::CHANGELOG),
+            crate::vendored::CHANGELOG,
+        ),
     ] {
         let to = dir.path().join(to);
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
@@ -35,12 +38,12 @@ fn scratch_workspace() -> tempfile::TempDir {
     std::fs::create_dir_all(dir.path().join("pandadoc-api/src")).unwrap();
     let spec = generate::load(&dir.path().join(generate::VENDORED_SPEC)).unwrap();
     let code = generate::render(&spec, generate::VENDORED_SPEC).unwrap();
-    crate::write_generated(dir.path(), &code).unwrap();
+    crate::vendored::write_generated(dir.path(), &code).unwrap();
     dir
 }
 
 fn drift_of(root: &Path) -> Drift {
-    crate::workspace_drift(root).unwrap().2
+    crate::vendored::workspace_drift(root).unwrap().2
 }
 
 #[test]
@@ -84,7 +87,7 @@ fn check_fails_when_the_manifest_lacks_a_dependency_the_code_uses() {
     spec["components"]["schemas"]["WidgetList"]["properties"]["owner"] =
         json!({ "type": "string", "format": "uuid" });
     std::fs::write(&spec_path, serde_json::to_string_pretty(&spec).unwrap()).unwrap();
-    let code = crate::workspace_drift(dir.path()).unwrap().1;
+    let code = crate::vendored::workspace_drift(dir.path()).unwrap().1;
     std::fs::write(dir.path().join(generate::GENERATED_FILE), &code).unwrap();
     let Drift::Differs(note) = drift_of(dir.path()) else {
         panic!("the manifest must follow the code")
@@ -93,7 +96,7 @@ fn check_fails_when_the_manifest_lacks_a_dependency_the_code_uses() {
         note.contains(generate::MANIFEST) && note.contains("uuid"),
         "{note}"
     );
-    crate::write_generated(dir.path(), &code).unwrap();
+    crate::vendored::write_generated(dir.path(), &code).unwrap();
     assert!(matches!(drift_of(dir.path()), Drift::Same));
     let manifest = std::fs::read_to_string(dir.path().join(generate::MANIFEST)).unwrap();
     assert!(
@@ -260,7 +263,7 @@ fn bump_replaces_the_spec_byte_for_byte_regenerates_and_writes_the_report() {
     let new_path = dir.path().join("new.json");
     let text = serde_json::to_string_pretty(&bumped_spec()).unwrap() + "\n";
     std::fs::write(&new_path, &text).unwrap();
-    let (report, report_path) = crate::bump_workspace(dir.path(), &new_path).unwrap();
+    let (report, report_path) = crate::vendored::bump_workspace(dir.path(), &new_path).unwrap();
     assert_eq!(
         std::fs::read(dir.path().join(generate::VENDORED_SPEC)).unwrap(),
         text.as_bytes()
@@ -278,7 +281,7 @@ fn bump_replaces_the_spec_byte_for_byte_regenerates_and_writes_the_report() {
         "{}",
         report_path.display()
     );
-    let changelog = std::fs::read_to_string(dir.path().join(crate::CHANGELOG)).unwrap();
+    let changelog = std::fs::read_to_string(dir.path().join(crate::vendored::CHANGELOG)).unwrap();
     let at = changelog
         .find(&report)
         .expect("the report is in the changelog");
@@ -302,7 +305,7 @@ fn a_bad_spec_bumps_nothing() {
         "{\"openapi\": \"3.1.0\", \"info\": {\"title\": \"t\", \"version\": \"9\"}}",
     )
     .unwrap();
-    let err = crate::bump_workspace(dir.path(), &bad)
+    let err = crate::vendored::bump_workspace(dir.path(), &bad)
         .unwrap_err()
         .to_string();
     assert!(err.contains("not an OpenAPI 3.0.x document"), "{err}");
