@@ -15,6 +15,7 @@ struct WorkspaceReadme;
 pub mod live;
 pub mod schema;
 pub mod suite;
+pub mod validate;
 
 /// The workspace's `openapi/` directory.
 pub fn openapi_dir() -> PathBuf {
@@ -26,6 +27,8 @@ pub fn openapi_dir() -> PathBuf {
 pub struct Spec {
     /// The whole document.
     pub doc: Value,
+    /// Whether some `$ref` points into `paths` (a validator then needs them too).
+    pub refs_into_paths: bool,
 }
 
 /// One operation of the spec.
@@ -99,6 +102,7 @@ impl Spec {
             std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         Self {
             doc: serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+            refs_into_paths: text.contains("\"#/paths/"),
         }
     }
 

@@ -116,7 +116,7 @@ pub fn arguments(spec: &Spec, op: &Operation) -> Map<String, Value> {
         if !schema.is_object() {
             return example.unwrap_or_else(|| spec.instance_of(schema, 0));
         }
-        let valid = |v: &Value| crate::live::validate(spec, schema, v).is_empty();
+        let valid = |v: &Value| crate::validate::validate(spec, schema, v).is_empty();
         example
             .filter(valid)
             .or_else(|| Some(spec.instance_of(schema, 0)).filter(valid))

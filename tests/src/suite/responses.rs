@@ -19,7 +19,7 @@ pub(super) async fn documented_response(
     let body = response.example.clone();
     // The schema is the contract: an example that breaks it is the spec's bug, reported.
     if let (Some(schema), Some(example)) = (&response.schema, &body) {
-        let violations = crate::live::validate(spec, schema, example);
+        let violations = crate::validate::validate(spec, schema, example);
         if let Some(first) = violations.first() {
             report.notes.push(format!(
                 "{label}: the spec's example violates its own schema: {first}"
@@ -268,7 +268,9 @@ pub(super) async fn bad_responses(
     }
     // A valid body with the wrong content type is decoded: the body, not the label, counts.
     let valid = |r: &Response| match (&r.schema, &r.example) {
-        (Some(schema), Some(example)) => crate::live::validate(spec, schema, example).is_empty(),
+        (Some(schema), Some(example)) => {
+            crate::validate::validate(spec, schema, example).is_empty()
+        }
         _ => true,
     };
     if let Some(e) = &example
