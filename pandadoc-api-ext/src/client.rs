@@ -12,10 +12,11 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use tracing::Instrument;
 
-use crate::auth::{self, Auth, OAuthSession, RefreshCallback};
+use crate::auth::{Auth, OAuthSession, RefreshCallback};
+use crate::clock::{Clock, SharedClock, SystemClock};
 use crate::oauth::{OAuthApp, TokenSet};
-use crate::time_range::{Clock, SharedClock, SystemClock};
 use crate::transport::{AuthTransport, EXCHANGE, Exchange};
+use crate::validation;
 use crate::{Error, ErrorKind, RetryPolicy};
 
 /// PandaDoc's production API.
@@ -149,7 +150,7 @@ impl ClientBuilder {
 
     /// Checks everything and builds the client.
     pub fn build(self) -> Result<Client, Error> {
-        let base = auth::check_url(&self.base_url)?;
+        let base = validation::check_url(&self.base_url)?;
         let auth = match self.credentials {
             None => {
                 return Err(Error::invalid_input(
@@ -158,11 +159,11 @@ impl ClientBuilder {
             }
             Some(Credentials::ApiKey(key)) => Auth::Fixed {
                 scheme: "API-Key",
-                header: auth::header("API-Key", "API key", key.expose_secret())?,
+                header: validation::header("API-Key", "API key", key.expose_secret())?,
             },
             Some(Credentials::AccessToken(token)) => Auth::Fixed {
                 scheme: "Bearer",
-                header: auth::header("Bearer", "access token", token.expose_secret())?,
+                header: validation::header("Bearer", "access token", token.expose_secret())?,
             },
             Some(Credentials::OAuth(oauth)) => {
                 let (app, tokens) = *oauth;

@@ -42,6 +42,7 @@
 
 mod auth;
 mod client;
+mod clock;
 mod error;
 mod json_path;
 #[cfg(feature = "sms-opt-outs")]
@@ -54,15 +55,17 @@ mod sms_opt_outs;
 pub mod sync;
 mod time_range;
 mod transport;
+mod validation;
 
 pub use auth::RefreshCallback;
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, ResponseValue};
+pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{Detail, Error, ErrorKind, Link, SNIPPET_LIMIT};
 pub use oauth::{AUTHORIZE_URL, OAuthApp, SCOPE, TOKEN_URL, TokenSet};
 pub use retry::RetryPolicy;
 #[cfg(feature = "sms-opt-outs")]
 pub use sms_opt_outs::{SmsOptOutChange, SmsOptOutStatus, SmsOptOuts};
-pub use time_range::{Clock, FixedClock, SystemClock, TimeRange, Window};
+pub use time_range::{TimeRange, Window};
 
 /// Re-exported so that callers can name the raw client and its types.
 pub use pandadoc_api;

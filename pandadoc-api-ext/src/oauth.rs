@@ -10,8 +10,8 @@ use serde::Deserialize;
 use tracing::Instrument;
 use url::Url;
 
-use crate::auth::check_secret;
-use crate::time_range::{Clock, SharedClock, SystemClock};
+use crate::clock::{Clock, SharedClock, SystemClock};
+use crate::validation::{check_secret, check_url};
 use crate::{Error, ErrorKind};
 
 /// Where PandaDoc sends the user to authorize an application (the spec's `authorizationUrl`).
@@ -77,13 +77,13 @@ impl OAuthApp {
 
     /// Uses another token endpoint (a local mock, say). Plain `http` only on loopback.
     pub fn with_token_url(mut self, url: &str) -> Result<Self, Error> {
-        self.token_url = crate::auth::check_url(url)?;
+        self.token_url = check_url(url)?;
         Ok(self)
     }
 
     /// Uses another authorize endpoint.
     pub fn with_authorize_url(mut self, url: &str) -> Result<Self, Error> {
-        self.authorize_url = crate::auth::check_url(url)?;
+        self.authorize_url = check_url(url)?;
         Ok(self)
     }
 

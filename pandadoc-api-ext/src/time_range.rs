@@ -1,39 +1,10 @@
-//! Time ranges for polling, and the clock they are resolved against.
+//! Time ranges for polling, resolved against a [`Clock`](crate::Clock).
 
 use std::fmt;
-use std::sync::Arc;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 
 use crate::Error;
-
-/// The source of "now". The default is the system clock; tests inject a fixed one.
-pub trait Clock: Send + Sync + 'static {
-    /// The current time.
-    fn now(&self) -> DateTime<Utc>;
-}
-
-/// The system clock.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
-
-/// A clock that always says the same time.
-#[derive(Clone, Copy, Debug)]
-pub struct FixedClock(pub DateTime<Utc>);
-
-impl Clock for FixedClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.0
-    }
-}
-
-pub(crate) type SharedClock = Arc<dyn Clock>;
 
 /// Which changes to ask for. The default is the last hour ending now, the server's own default;
 /// the client always sends both ends explicitly.
