@@ -239,21 +239,25 @@ impl Client {
     }
 
     /// Runs any operation of the generated client with this crate's guarantees: OAuth2 refresh,
-    /// classified [`Error`]s, retries (only when `idempotent`: GET, PUT, DELETE…) and a tracing
-    /// span per attempt. `attempt` builds and sends the request; it is called once per attempt.
+    /// classified [`Error`]s, retries (only when the operation is idempotent: GET, PUT,
+    /// DELETE…) and a tracing span per attempt. `operation` is the spec's word on it (from
+    /// [`pandadoc_api::operations`]); `attempt` builds and sends the request, once per attempt.
     ///
     /// ```no_run
+    /// use pandadoc_api_ext::pandadoc_api::operations;
+    ///
     /// # async fn demo(client: pandadoc_api_ext::Client) -> Result<(), pandadoc_api_ext::Error> {
     /// let page = client
-    ///     .call("listRecentSmsOptOuts", true, || client.raw().list_recent_sms_opt_outs().send())
+    ///     .call(&operations::LIST_RECENT_SMS_OPT_OUTS, || {
+    ///         client.raw().list_recent_sms_opt_outs().send()
+    ///     })
     ///     .await?
     ///     .into_inner();
     /// # Ok(()) }
     /// ```
     pub async fn call<T, E, F, Fut>(
         &self,
-        operation: &'static str,
-        idempotent: bool,
+        operation: &pandadoc_api::Operation,
         mut attempt: F,
     ) -> Result<ResponseValue<T>, Error>
     where
@@ -270,7 +274,7 @@ impl Client {
             }
             let span = tracing::info_span!(
                 "pandadoc.request",
-                operation,
+                operation = operation.id,
                 attempt = number,
                 status = tracing::field::Empty,
                 latency_ms = tracing::field::Empty,
@@ -304,7 +308,7 @@ impl Client {
                     continue;
                 }
             }
-            let policy = if idempotent {
+            let policy = if operation.idempotent {
                 &self.retry
             } else {
                 &RetryPolicy::disabled()
@@ -312,7 +316,7 @@ impl Client {
             match policy.delay(number, started.elapsed(), &error) {
                 Some(delay) => {
                     tracing::warn!(
-                        operation,
+                        operation = operation.id,
                         attempt = number,
                         delay_ms = delay.as_millis() as u64,
                         kind = error.kind().as_str(),

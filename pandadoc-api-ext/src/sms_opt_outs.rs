@@ -3,6 +3,7 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+use pandadoc_api::operations;
 use pandadoc_api::types::{
     ListSmsOptOutChangelogResponseResultsItem as RawChange,
     ListSmsOptOutChangelogResponseResultsItemStatus as RawStatus,
@@ -107,7 +108,7 @@ impl Client {
     pub async fn sms_opt_outs(&self, range: TimeRange) -> Result<SmsOptOuts, Error> {
         let window = range.resolve(self.now())?;
         let page = self
-            .call("listRecentSmsOptOuts", true, || {
+            .call(&operations::LIST_RECENT_SMS_OPT_OUTS, || {
                 self.raw()
                     .list_recent_sms_opt_outs()
                     .timestamp_from(window.from)

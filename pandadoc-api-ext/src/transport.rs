@@ -67,7 +67,11 @@ impl pandadoc_api::Transport for AuthTransport {
                     exchange.headers = response.headers().clone();
                 }
             });
-            tracing::debug!(operation = info.operation_id, ?status, "response");
+            // The spec's `operationId`, as the request's span has it (progenitor's
+            // `OperationInfo` holds the method name).
+            let operation = pandadoc_api::operations::by_fn_name(info.operation_id)
+                .map_or(info.operation_id, |op| op.id);
+            tracing::debug!(operation, ?status, "response");
             result
         })
     }

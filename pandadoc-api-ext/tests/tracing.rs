@@ -55,8 +55,23 @@ async fn each_attempt_is_a_span_and_each_retry_a_log_line_without_secrets() {
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("retrying"), "{logs}");
+    // One spelling of the operation in every span and event: the spec's operationId (the
+    // response event used to carry progenitor's method name).
+    let operation = pandadoc_api_ext::pandadoc_api::operations::LIST_RECENT_SMS_OPT_OUTS;
     assert!(
-        logs.contains("operation=\"listRecentSmsOptOuts\""),
+        logs.contains(&format!("operation=\"{}\"", operation.id)),
+        "{logs}"
+    );
+    assert!(
+        !logs.contains("operation=\"list_recent_sms_opt_outs\""),
+        "{logs}"
+    );
+    let responses: Vec<&str> = logs.lines().filter(|l| l.contains(" response")).collect();
+    assert!(
+        responses.len() >= 2
+            && responses
+                .iter()
+                .all(|l| l.contains(&format!("operation=\"{}\"", operation.id))),
         "{logs}"
     );
     assert!(

@@ -787,6 +787,31 @@ pub mod prelude {
 }
 /// Operations (as named in `OperationInfo`) whose request body is `multipart/form-data`.
 pub(crate) const MULTIPART_OPERATIONS: &[&str] = &[];
+/// What the spec says of each operation: its `operationId` (the one spelling used in
+/// spans and logs), method, path, and whether it is idempotent (safe to retry). Pass one
+/// to `pandadoc_api_ext::Client::call`.
+pub mod operations {
+    use crate::Operation;
+    ///`listRecentSmsOptOuts`: `GET /public/v1/sms-opt-outs`.
+    pub const LIST_RECENT_SMS_OPT_OUTS: Operation = Operation {
+        id: "listRecentSmsOptOuts",
+        method: "get",
+        path: "/public/v1/sms-opt-outs",
+        idempotent: true,
+    };
+    /// Every operation of the spec the client was generated from, in the spec's order.
+    pub fn all() -> &'static [Operation] {
+        &[LIST_RECENT_SMS_OPT_OUTS]
+    }
+    /// The operation whose client method is `name` (`list_recent_sms_opt_outs`, as
+    /// progenitor's `OperationInfo::operation_id` spells it).
+    pub fn by_fn_name(name: &str) -> Option<&'static Operation> {
+        match name {
+            "list_recent_sms_opt_outs" => Some(&LIST_RECENT_SMS_OPT_OUTS),
+            _ => None,
+        }
+    }
+}
 /// Calls operations by `operationId` with JSON arguments, for contract tests.
 /// Compiled only with the `harness` feature. Generated with the client.
 #[cfg(feature = "harness")]
@@ -794,31 +819,12 @@ pub(crate) const MULTIPART_OPERATIONS: &[&str] = &[];
 pub mod harness {
     use super::{types, ByteStream, Client, Error, ResponseValue};
     use serde_json::{Map, Value};
-    /// An operation of the spec.
-    #[derive(Clone, Copy, Debug)]
-    pub struct Operation {
-        /// `operationId`.
-        pub id: &'static str,
-        /// Lowercase HTTP method.
-        pub method: &'static str,
-        /// Path template.
-        pub path: &'static str,
-        /// Whether the method is idempotent (safe to retry).
-        pub idempotent: bool,
-        /// Whether success bodies are handed over as raw bytes (`ByteStream`), as for
-        /// an operation whose successes are of mixed kinds (JSON and no content).
-        pub raw_success: bool,
+    /// Whether the success bodies of operation `id` are handed over as raw bytes
+    /// (`ByteStream`), as for an operation whose successes are of mixed kinds (JSON and
+    /// no content).
+    pub fn raw_success(id: &str) -> bool {
+        [].contains(&id)
     }
-    /// Every operation of the spec the client was generated from.
-    pub const OPERATIONS: &[Operation] = &[
-        Operation {
-            id: "listRecentSmsOptOuts",
-            method: "get",
-            path: "/public/v1/sms-opt-outs",
-            idempotent: true,
-            raw_success: false,
-        },
-    ];
     /// A result with its typed bodies erased to JSON.
     pub type Erased = Result<ResponseValue<Value>, Error<Value>>;
     fn arg<T: serde::de::DeserializeOwned>(
@@ -948,7 +954,11 @@ pub mod harness {
                 _ => Err(String::from("unknown operation")),
             }
         };
-        if OPERATIONS.iter().any(|o| o.id == id) { Some(run.await) } else { None }
+        if crate::operations::all().iter().any(|o| o.id == id) {
+            Some(run.await)
+        } else {
+            None
+        }
     }
     /// Decodes `body` as the type the client gives a response of operation `id` with a
     /// success (2xx) or error status, and serializes it back.

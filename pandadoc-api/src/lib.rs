@@ -43,6 +43,21 @@ pub use multipart::{FilePart, FilePartError, Multipart};
 pub use progenitor_client::OperationInfo;
 pub use timestamp::{Timestamp, TimestampError};
 
+/// What the spec says of an operation; [`operations`] has one constant per operation of the
+/// spec (`operations::LIST_RECENT_SMS_OPT_OUTS`, say) and [`operations::all`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Operation {
+    /// The `operationId` (`listRecentSmsOptOuts`): the name spans and logs use.
+    pub id: &'static str,
+    /// The HTTP method, lowercase (`get`).
+    pub method: &'static str,
+    /// The path template (`/public/v1/sms-opt-outs`).
+    pub path: &'static str,
+    /// Whether the method is idempotent (GET, HEAD, PUT, DELETE, OPTIONS, TRACE), so that a
+    /// failed attempt may be sent again.
+    pub idempotent: bool,
+}
+
 /// A boxed future, as returned by [`Transport::exec`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

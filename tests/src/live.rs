@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use pandadoc_api::harness;
+use pandadoc_api::{harness, operations};
 use serde_json::{Map, Value, json};
 
 use crate::Spec;
@@ -38,7 +38,7 @@ pub async fn run(spec: &Spec) -> ExitCode {
             );
             continue;
         }
-        let Some(hop) = harness::OPERATIONS.iter().find(|h| h.id == op.id) else {
+        let Some(hop) = operations::all().iter().find(|h| h.id == op.id) else {
             println!("live: {} FAILED: no harness entry", op.id);
             failed += 1;
             continue;
@@ -46,7 +46,7 @@ pub async fn run(spec: &Spec) -> ExitCode {
         let args = &arguments(spec, &op);
         let raw = client.raw();
         let result = client
-            .call(hop.id, true, || async move {
+            .call(hop, || async move {
                 harness::send(raw, hop.id, args).await.unwrap().unwrap()
             })
             .await;

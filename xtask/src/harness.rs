@@ -6,7 +6,7 @@
 //! compiled only with the client crate's `harness` feature, which the contract tests enable.
 
 use anyhow::{Context, Result, bail};
-use heck::ToSnakeCase;
+use heck::{ToShoutySnakeCase, ToSnakeCase};
 use openapi_model::METHODS;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -46,15 +46,30 @@ pub fn harness(spec: &Value, client: &syn::File) -> Result<TokenStream> {
     } else {
         (TokenStream::new(), TokenStream::new())
     };
-    let table = ops.iter().map(|op| {
+    let consts: Vec<syn::Ident> = ops
+        .iter()
+        .map(|op| format_ident!("{}", op.fn_name.to_string().to_shouty_snake_case()))
+        .collect();
+    let metadata = ops.iter().zip(&consts).map(|(op, name)| {
         let (id, method, path) = (&op.id, &op.method, &op.path);
         let idempotent = matches!(
             method.as_str(),
             "get" | "head" | "put" | "delete" | "options" | "trace"
         );
-        let raw_success = is_stream(&op.success);
-        quote! { Operation { id: #id, method: #method, path: #path, idempotent: #idempotent, raw_success: #raw_success } }
+        let doc = format!("`{id}`: `{} {path}`.", method.to_uppercase());
+        quote! {
+            #[doc = #doc]
+            pub const #name: Operation = Operation { id: #id, method: #method, path: #path, idempotent: #idempotent };
+        }
     });
+    let by_fn_name = ops.iter().zip(&consts).map(|(op, name)| {
+        let fn_name = op.fn_name.to_string();
+        quote! { #fn_name => Some(&#name) }
+    });
+    let raw_success_ids = ops
+        .iter()
+        .filter(|op| is_stream(&op.success))
+        .map(|op| op.id.as_str());
     let send_arms = ops.iter().map(|op| {
         let (id, fn_name) = (&op.id, &op.fn_name);
         let sets = op.params.iter().map(|(name, _, setter, ty, required)| {
@@ -100,6 +115,29 @@ pub fn harness(spec: &Value, client: &syn::File) -> Result<TokenStream> {
         quote! { #id => if success { #ok_schema } else { #err_schema } }
     });
     Ok(quote! {
+        /// What the spec says of each operation: its `operationId` (the one spelling used in
+        /// spans and logs), method, path, and whether it is idempotent (safe to retry). Pass one
+        /// to `pandadoc_api_ext::Client::call`.
+        pub mod operations {
+            use crate::Operation;
+
+            #(#metadata)*
+
+            /// Every operation of the spec the client was generated from, in the spec's order.
+            pub fn all() -> &'static [Operation] {
+                &[#(#consts),*]
+            }
+
+            /// The operation whose client method is `name` (`list_recent_sms_opt_outs`, as
+            /// progenitor's `OperationInfo::operation_id` spells it).
+            pub fn by_fn_name(name: &str) -> Option<&'static Operation> {
+                match name {
+                    #(#by_fn_name,)*
+                    _ => None,
+                }
+            }
+        }
+
         /// Calls operations by `operationId` with JSON arguments, for contract tests.
         /// Compiled only with the `harness` feature. Generated with the client.
         #[cfg(feature = "harness")]
@@ -108,24 +146,12 @@ pub fn harness(spec: &Value, client: &syn::File) -> Result<TokenStream> {
             use super::{types, ByteStream, Client, Error, ResponseValue};
             use serde_json::{Map, Value};
 
-            /// An operation of the spec.
-            #[derive(Clone, Copy, Debug)]
-            pub struct Operation {
-                /// `operationId`.
-                pub id: &'static str,
-                /// Lowercase HTTP method.
-                pub method: &'static str,
-                /// Path template.
-                pub path: &'static str,
-                /// Whether the method is idempotent (safe to retry).
-                pub idempotent: bool,
-                /// Whether success bodies are handed over as raw bytes (`ByteStream`), as for
-                /// an operation whose successes are of mixed kinds (JSON and no content).
-                pub raw_success: bool,
+            /// Whether the success bodies of operation `id` are handed over as raw bytes
+            /// (`ByteStream`), as for an operation whose successes are of mixed kinds (JSON and
+            /// no content).
+            pub fn raw_success(id: &str) -> bool {
+                [#(#raw_success_ids),*].contains(&id)
             }
-
-            /// Every operation of the spec the client was generated from.
-            pub const OPERATIONS: &[Operation] = &[#(#table),*];
 
             /// A result with its typed bodies erased to JSON.
             pub type Erased = Result<ResponseValue<Value>, Error<Value>>;
@@ -227,7 +253,7 @@ pub fn harness(spec: &Value, client: &syn::File) -> Result<TokenStream> {
                         _ => Err(String::from("unknown operation")),
                     }
                 };
-                if OPERATIONS.iter().any(|o| o.id == id) { Some(run.await) } else { None }
+                if crate::operations::all().iter().any(|o| o.id == id) { Some(run.await) } else { None }
             }
 
             /// Decodes `body` as the type the client gives a response of operation `id` with a

@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use httpmock::prelude::*;
-use pandadoc_api::harness::{self, Erased, Operation as HarnessOp};
+use pandadoc_api::harness::{self, Erased};
+use pandadoc_api::{Operation as HarnessOp, operations};
 use pandadoc_api_ext::{Detail, ErrorKind, RetryPolicy};
 use serde_json::{Map, Value, json};
 
@@ -69,7 +70,7 @@ pub async fn run(spec: &Spec) -> Report {
     coverage(&ops, &mut report);
     let server = MockServer::start_async().await;
     for op in &ops {
-        let Some(hop) = harness::OPERATIONS.iter().find(|h| h.id == op.id) else {
+        let Some(hop) = operations::all().iter().find(|h| h.id == op.id) else {
             continue;
         };
         report.operations += 1;
@@ -87,7 +88,7 @@ pub async fn run(spec: &Spec) -> Report {
 /// Every operation of the spec has a harness entry and the other way round.
 fn coverage(ops: &[Operation], report: &mut Report) {
     for op in ops {
-        report.check(harness::OPERATIONS.iter().any(|h| h.id == op.id), || {
+        report.check(operations::all().iter().any(|h| h.id == op.id), || {
             format!(
                 "uncovered operation {} ({} {}): the client has no such operation; run `cargo xtask generate`",
                 op.id,
@@ -96,7 +97,7 @@ fn coverage(ops: &[Operation], report: &mut Report) {
             )
         });
     }
-    for h in harness::OPERATIONS {
+    for h in operations::all() {
         report.check(ops.iter().any(|op| op.id == h.id), || {
             format!(
                 "stale operation {}: in the client but not in the spec; run `cargo xtask generate`",
@@ -197,7 +198,7 @@ async fn send_ext(
 ) -> Result<pandadoc_api_ext::ResponseValue<Value>, pandadoc_api_ext::Error> {
     let raw = client.raw();
     client
-        .call(hop.id, hop.idempotent, || async move {
+        .call(hop, || async move {
             harness::send(raw, hop.id, args)
                 .await
                 .expect("a harness entry")
