@@ -44,10 +44,12 @@ publish = false
 
 [dependencies]
 pandadoc-api-ext = {{ path = "{}" }}
-tokio = {{ version = "1", features = ["macros", "rt-multi-thread"] }}
-chrono = "0.4"
+{}
+{}
 "#,
-            root.join("pandadoc-api-ext").display()
+            root.join("pandadoc-api-ext").display(),
+            workspace_dependency(&root, "tokio"),
+            workspace_dependency(&root, "chrono"),
         ),
     )
     .unwrap();
@@ -102,4 +104,16 @@ chrono = "0.4"
             && stdout.contains("2025-01-28T12:00:00Z"),
         "{stdout}"
     );
+}
+
+/// `name`'s line in the workspace's `[workspace.dependencies]`: the app asks for what the
+/// workspace uses, written in one place.
+fn workspace_dependency(root: &std::path::Path, name: &str) -> String {
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    manifest
+        .lines()
+        .skip_while(|l| l.trim() != "[workspace.dependencies]")
+        .find(|l| l.starts_with(&format!("{name} = ")))
+        .unwrap_or_else(|| panic!("{name} is not in [workspace.dependencies]"))
+        .to_string()
 }

@@ -12,11 +12,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-const PLAIN: &str = r#"reqwest = { version = "0.13", default-features = false, features = ["json", "query", "rustls", "http2"] }
-serde = { version = "1", features = ["derive"] }
-chrono = { version = "0.4", default-features = false, features = ["serde", "clock", "std"] }
-tokio = { version = "1", features = ["rt-multi-thread", "macros", "time", "sync"] }
-"#;
+/// The plain stack: what pandadoc-api-ext stands on, with the workspace's features.
+fn plain() -> Result<String> {
+    crate::dependencies::lines(&["reqwest", "serde", "chrono", "tokio"])
+}
 
 fn build_cold(root: &Path, name: &str, dependencies: &str) -> Result<Duration> {
     let dir = root.join("target/build-cost").join(name);
@@ -61,7 +60,7 @@ pub fn build_cost(root: &Path) -> Result<()> {
             root.join("pandadoc-api-ext").display()
         )
     };
-    let plain = build_cold(root, "plain-stack", PLAIN)?;
+    let plain = build_cold(root, "plain-stack", &plain()?)?;
     let with_ext = build_cold(root, "with-ext", &ext(""))?;
     println!(
         "build-cost: cold debug build of an empty binary: plain reqwest + serde + chrono + tokio {:.1} s, \

@@ -190,6 +190,25 @@ pub fn drift(path: &Path, expected: &str, max_lines: usize) -> Drift {
 
 /// Writes a crate for `spec` into `dir`: `Cargo.toml`, `src/lib.rs`, `src/generated.rs`. A
 /// `standalone` crate is a workspace of its own; otherwise it joins the enclosing one.
+/// The dependencies of a generated client, as the workspace declares them.
+fn dependencies() -> Result<String> {
+    use crate::dependencies::{line, lines};
+    Ok(format!(
+        "{}{}\n{}\n",
+        lines(&[
+            "progenitor-client",
+            "reqwest",
+            "serde",
+            "serde_json",
+            "uuid",
+            "regress",
+            "chrono",
+        ])?,
+        line("schemars", true)?,
+        line("futures-core", true)?
+    ))
+}
+
 pub fn write_crate(spec: &Spec, dir: &Path, generated: &str, standalone: bool) -> Result<()> {
     let name = dir
         .file_name()
@@ -213,23 +232,14 @@ publish = false
 
 {workspace}
 [dependencies]
-progenitor-client = "0.15.1"
-reqwest = {{ version = "0.13", default-features = false, features = ["json", "query", "rustls", "http2"] }}
-serde = {{ version = "1", features = ["derive"] }}
-serde_json = "1"
-schemars = {{ version = "0.8", features = ["chrono", "uuid1"], optional = true }}
-uuid = {{ version = "1", features = ["serde"] }}
-regress = "0.10"
-chrono = {{ version = "0.4", default-features = false, features = ["serde", "clock", "std"] }}
-
-futures-core = {{ version = "0.3", optional = true }}
-
+{dependencies}
 [features]
 schemars = ["dep:schemars"]
 harness = ["schemars", "dep:futures-core"]
 "#,
         title = spec.title.replace('"', "'"),
         version = spec.version.replace('"', "'"),
+        dependencies = dependencies()?,
         workspace = if standalone {
             "# A crate of its own, outside any enclosing workspace.\n[workspace]\n"
         } else {

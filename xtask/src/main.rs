@@ -4,6 +4,7 @@
 mod build_cost;
 mod bump;
 mod corpus;
+mod dependencies;
 mod features;
 mod forms;
 mod fragment;
