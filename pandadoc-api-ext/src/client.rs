@@ -14,15 +14,14 @@ use tracing::Instrument;
 
 use crate::auth::{Auth, OAuthSession, RefreshCallback};
 use crate::clock::{Clock, SharedClock, SystemClock};
+use crate::error::classify;
 use crate::oauth::{OAuthApp, TokenSet};
-use crate::transport::{AuthTransport, EXCHANGE, Exchange};
+use crate::transport::{AuthTransport, EXCHANGE};
 use crate::validation;
 use crate::{Error, ErrorKind, RetryPolicy};
 
 /// PandaDoc's production API.
 pub const DEFAULT_BASE_URL: &str = "https://api.pandadoc.com";
-/// How many bytes of an undocumented error body are read to classify it.
-const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 /// A PandaDoc API client: authenticated, with classified errors and retries.
 /// Cheap to clone; clones share the connection pool and the OAuth2 session.
@@ -341,56 +340,5 @@ fn record_attempts(attempts: u32) {
     let span = tracing::Span::current();
     if !span.is_disabled() {
         span.record("attempts", attempts);
-    }
-}
-
-/// Turns what the generated client returned into an [`Error`].
-async fn classify<E: Serialize>(error: pandadoc_api::Error<E>, exchange: &Exchange) -> Error {
-    use pandadoc_api::Error as Raw;
-    match error {
-        Raw::InvalidRequest(message) => Error::invalid_input(message),
-        Raw::CommunicationError(e) | Raw::InvalidUpgrade(e) => Error::from_reqwest(e),
-        Raw::ResponseBodyError(e) => {
-            let err = Error::from_reqwest(e);
-            match exchange.status {
-                Some(status) if !status.is_success() => {
-                    Error::from_response(status, &exchange.headers, b"", false)
-                        .with_message(err.message().to_string())
-                        .caused_as(&err)
-                }
-                _ => err,
-            }
-        }
-        Raw::ErrorResponse(value) => {
-            let (status, headers) = (value.status(), value.headers().clone());
-            let body = serde_json::to_vec(&value.into_inner()).unwrap_or_default();
-            Error::from_response(status, &headers, &body, false)
-        }
-        Raw::InvalidResponsePayload(body, decode_error) => {
-            let at = crate::json_path::at(&body, decode_error.line(), decode_error.column())
-                .map(|path| format!(" at {path}"))
-                .unwrap_or_default();
-            let message = format!("the response body does not match the spec{at}: {decode_error}");
-            match exchange.status {
-                Some(status) if status.is_success() => {
-                    Error::from_response(status, &exchange.headers, &body, true)
-                        .with_message(message)
-                }
-                Some(status) => Error::from_response(status, &exchange.headers, &body, true),
-                None => Error::new(ErrorKind::InvalidResponse, message),
-            }
-        }
-        Raw::UnexpectedResponse(mut response) => {
-            let (status, headers) = (response.status(), response.headers().clone());
-            let mut body = Vec::new();
-            while body.len() < ERROR_BODY_LIMIT {
-                match response.chunk().await {
-                    Ok(Some(chunk)) => body.extend_from_slice(&chunk),
-                    _ => break,
-                }
-            }
-            Error::from_response(status, &headers, &body, true)
-        }
-        Raw::Custom(message) => Error::new(ErrorKind::Network, message),
     }
 }

@@ -11,6 +11,7 @@ use tracing::Instrument;
 use url::Url;
 
 use crate::clock::{Clock, SharedClock, SystemClock};
+use crate::error::Snippet;
 use crate::validation::{check_secret, check_url};
 use crate::{Error, ErrorKind};
 
@@ -165,7 +166,7 @@ impl OAuthApp {
         if !status.is_success() {
             // An OAuth error body ({"error": "invalid_grant"}) carries no secret, but a body
             // we cannot read might: keep no snippet of the token endpoint's answers.
-            let mut err = Error::from_response(status, &headers, &body, false);
+            let mut err = Error::from_response(status, &headers, &body, Snippet::Omit);
             if status.as_u16() == 400 && err.error_type().is_some_and(|t| t.starts_with("invalid_"))
             {
                 err = err.reclassify(ErrorKind::Authentication);
@@ -173,12 +174,12 @@ impl OAuthApp {
             return Err(err);
         }
         let answer: TokenAnswer = serde_json::from_slice(&body).map_err(|e| {
-            Error::from_response(status, &headers, b"", false).with_message(format!(
+            Error::from_response(status, &headers, b"", Snippet::Omit).with_message(format!(
                 "the token endpoint's answer is not the documented JSON: {e}"
             ))
         })?;
         let Some(access_token) = answer.access_token.filter(|t| !t.is_empty()) else {
-            return Err(Error::from_response(status, &headers, b"", false)
+            return Err(Error::from_response(status, &headers, b"", Snippet::Omit)
                 .with_message("the token endpoint's answer has no access_token"));
         };
         check_secret("access token", &access_token)

@@ -97,7 +97,7 @@ mod tests {
             reqwest::StatusCode::TOO_MANY_REQUESTS,
             &headers,
             b"{}",
-            true,
+            crate::error::Snippet::Keep,
         )
     }
 

@@ -6,8 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use reqwest::header::HeaderMap;
 use serde_json::Value;
+
+mod classify;
+
+pub(crate) use classify::{Snippet, classify};
 
 /// How many bytes of a response body an error keeps.
 pub const SNIPPET_LIMIT: usize = 512;
@@ -229,71 +232,6 @@ impl Error {
         self
     }
 
-    /// Classifies an HTTP answer from its status, headers and body. Error statuses are
-    /// classified by status whatever the body; a success status gets here only when its body
-    /// did not decode, and is [`ErrorKind::InvalidResponse`].
-    pub(crate) fn from_response(
-        status: StatusCode,
-        headers: &HeaderMap,
-        body: &[u8],
-        keep_snippet: bool,
-    ) -> Self {
-        let kind = if status.is_success() {
-            ErrorKind::InvalidResponse
-        } else {
-            ErrorKind::from_status(status)
-        };
-        let json: Option<Value> = serde_json::from_slice(body).ok().filter(Value::is_object);
-        let mut e = Self::new(kind, String::new());
-        e.0.status = Some(status);
-        if let Some(json) = &json {
-            e.absorb_body(json);
-        }
-        if keep_snippet && (json.is_none() || status.is_success()) {
-            e.0.body_snippet = Some(snippet(body));
-        }
-        e.0.retry_after = retry_after_header(headers).or_else(|| match &e.0.detail {
-            Some(Detail::Text(text)) => retry_after_text(text),
-            _ => None,
-        });
-        e.0.message = match (
-            &e.0.detail,
-            json.as_ref()
-                .and_then(|j| j.get("error"))
-                .and_then(Value::as_str),
-        ) {
-            (Some(detail), _) => detail.to_string(),
-            (None, Some(oauth_error)) => oauth_error.to_string(),
-            (None, None) if status.is_success() => {
-                "the response body does not match the spec".into()
-            }
-            (None, None) if body.is_empty() => "empty body".into(),
-            (None, None) => "the body is not the documented JSON".into(),
-        };
-        e
-    }
-
-    /// Takes `type`, `detail`, `info_message` and `links` (and OAuth's `error`) from a JSON body.
-    fn absorb_body(&mut self, json: &Value) {
-        self.0.error_type = json
-            .get("type")
-            .or_else(|| json.get("error"))
-            .and_then(Value::as_str)
-            .map(String::from);
-        self.0.detail = json
-            .get("detail")
-            .or_else(|| json.get("error_description"))
-            .and_then(Detail::from_json);
-        self.0.info_message = json
-            .get("info_message")
-            .and_then(Value::as_str)
-            .map(String::from);
-        self.0.links = json
-            .get("links")
-            .and_then(|l| serde_json::from_value(l.clone()).ok())
-            .unwrap_or_default();
-    }
-
     /// Changes the kind (where the context knows better than the status).
     pub(crate) fn reclassify(mut self, kind: ErrorKind) -> Self {
         self.0.kind = kind;
@@ -421,88 +359,9 @@ impl std::error::Error for Error {
     }
 }
 
-/// The first [`SNIPPET_LIMIT`] bytes of `body`, cut at a character boundary.
-fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(SNIPPET_LIMIT)]).into_owned();
-    let text = text.trim_end_matches('\u{FFFD}').to_string();
-    if body.len() > SNIPPET_LIMIT {
-        format!("{text}…")
-    } else {
-        text
-    }
-}
-
-/// `Retry-After` as delta-seconds or an HTTP date.
-pub(crate) fn retry_after_header(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(
-        when.duration_since(std::time::SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
-}
-
-/// PandaDoc's "Request was throttled. Expected available in 13 seconds."
-pub(crate) fn retry_after_text(detail: &str) -> Option<Duration> {
-    let rest = &detail[detail.find("available in ")? + "available in ".len()..];
-    let digits: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.')
-        .collect();
-    let seconds: f64 = digits.parse().ok()?;
-    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds.min(86_400.0)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::{HeaderValue, RETRY_AFTER};
-
-    #[test]
-    fn retry_after_reads_seconds_dates_and_detail_text() {
-        let mut h = HeaderMap::new();
-        h.insert(RETRY_AFTER, HeaderValue::from_static("7"));
-        assert_eq!(retry_after_header(&h), Some(Duration::from_secs(7)));
-        h.insert(
-            RETRY_AFTER,
-            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
-        );
-        assert_eq!(
-            retry_after_header(&h),
-            Some(Duration::ZERO),
-            "a past date means now"
-        );
-        let future =
-            httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(120));
-        h.insert(RETRY_AFTER, HeaderValue::from_str(&future).unwrap());
-        let d = retry_after_header(&h).unwrap();
-        assert!(
-            d > Duration::from_secs(100) && d <= Duration::from_secs(120),
-            "{d:?}"
-        );
-        h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
-        assert_eq!(retry_after_header(&h), None);
-        assert_eq!(
-            retry_after_text("Request was throttled. Expected available in 13 seconds."),
-            Some(Duration::from_secs(13))
-        );
-        assert_eq!(retry_after_text("Request was throttled."), None);
-    }
-
-    #[test]
-    fn snippets_are_bounded_at_a_char_boundary() {
-        let body = "é".repeat(SNIPPET_LIMIT);
-        let s = snippet(body.as_bytes());
-        assert!(s.len() <= SNIPPET_LIMIT + '…'.len_utf8());
-        assert!(s.ends_with('…') && s.starts_with("éé"));
-    }
 
     #[test]
     fn detail_objects_become_field_messages() {
