@@ -12,6 +12,11 @@ use serde_json::{Map, Value, json};
 #[doc = include_str!("../../README.md")]
 struct WorkspaceReadme;
 
+/// Generated with the client by `cargo xtask generate` (and checked by `--check`): calls its
+/// operations by `operationId` with JSON arguments.
+#[rustfmt::skip]
+#[allow(clippy::all, unused_imports, dead_code, missing_docs)]
+pub mod harness;
 pub mod live;
 pub mod schema;
 pub mod suite;

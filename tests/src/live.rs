@@ -4,7 +4,8 @@
 
 use std::process::ExitCode;
 
-use pandadoc_api::{harness, operations};
+use crate::harness;
+use pandadoc_api::operations;
 use serde_json::{Map, Value, json};
 
 use crate::Spec;

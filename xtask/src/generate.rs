@@ -12,6 +12,8 @@ use crate::normalize;
 /// The vendored spec and the generated file, relative to the workspace root.
 pub const VENDORED_SPEC: &str = "openapi/pandadoc-public-api.json";
 pub const GENERATED_FILE: &str = "pandadoc-api/src/generated.rs";
+/// The contract tests' harness, generated with the client (not part of the published crate).
+pub const HARNESS_FILE: &str = "tests/src/harness.rs";
 /// The raw client's manifest: its optional dependencies follow the generated code.
 pub const MANIFEST: &str = "pandadoc-api/Cargo.toml";
 /// The hand-written files of `pandadoc-api`, reused for standalone crates (`--out`).
@@ -70,9 +72,18 @@ pub fn load(path: &Path) -> Result<Spec> {
     })
 }
 
-/// The full text of the generated file for `spec`; `source` is the spec's path as written in the
-/// header (relative, so that the output does not depend on the machine).
-pub fn render(spec: &Spec, source: &str) -> Result<String> {
+/// What `spec` generates: the client's `generated.rs`, and the contract tests' harness.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Generated {
+    /// The text of [`GENERATED_FILE`].
+    pub client: String,
+    /// The text of [`HARNESS_FILE`].
+    pub harness: String,
+}
+
+/// The full text of the generated files for `spec`; `source` is the spec's path as written in
+/// the headers (relative, so that the output does not depend on the machine).
+pub fn render(spec: &Spec, source: &str) -> Result<Generated> {
     let mut json = spec.json.clone();
     normalize::normalize(&mut json).with_context(|| format!("spec {}", spec.path.display()))?;
     let document: openapiv3::OpenAPI = serde_json::from_value(json.clone()).with_context(|| {
@@ -123,10 +134,12 @@ pub fn render(spec: &Spec, source: &str) -> Result<String> {
     crate::features::schemars_behind_feature(&mut file.items);
     let forms: syn::File = syn::parse2(crate::forms::forms(&json, &file)?)?;
     let unions: syn::File = syn::parse2(crate::unions::unions(&json, &file)?)?;
-    let harness: syn::File = syn::parse2(crate::harness::harness(&json, &file)?)?;
+    let harness = crate::harness::harness(&json, &file)?;
+    let operations: syn::File = syn::parse2(harness.operations)?;
+    let harness: syn::File = syn::parse2(harness.harness)?;
     file.items.extend(forms.items);
     file.items.extend(unions.items);
-    file.items.extend(harness.items);
+    file.items.extend(operations.items);
     let constants: syn::File = syn::parse_str(&format!(
         "/// `info.title` of the spec this client was generated from.\n\
          pub const SPEC_TITLE: &str = {:?};\n\
@@ -151,7 +164,20 @@ pub fn render(spec: &Spec, source: &str) -> Result<String> {
         one_line(&spec.version),
         spec.sha256
     );
-    Ok(header + &prettyplease::unparse(&file))
+    // The harness is another crate: progenitor's `crate::` paths (`crate::Timestamp`) name the
+    // client there.
+    let harness_text = prettyplease::unparse(&harness).replace("crate::", "pandadoc_api::");
+    Ok(Generated {
+        harness: format!(
+            "{}//! The contract tests' harness: calls the client's operations by `operationId`\n\
+             //! with JSON arguments and erases their results to JSON. Generated with the client.\n\n{harness_text}",
+            header.replace(
+                "DO NOT EDIT.",
+                "DO NOT EDIT (the client's contract-test harness)."
+            )
+        ),
+        client: header + &prettyplease::unparse(&file),
+    })
 }
 
 fn one_line(s: &str) -> String {
@@ -194,7 +220,7 @@ pub fn drift(path: &Path, expected: &str, max_lines: usize) -> Drift {
 fn dependencies() -> Result<String> {
     use crate::dependencies::{line, lines};
     Ok(format!(
-        "{}{}\n{}\n",
+        "{}{}\n",
         lines(&[
             "progenitor-client",
             "reqwest",
@@ -205,7 +231,6 @@ fn dependencies() -> Result<String> {
             "chrono",
         ])?,
         line("schemars", true)?,
-        line("futures-core", true)?
     ))
 }
 
@@ -235,7 +260,6 @@ publish = false
 {dependencies}
 [features]
 schemars = ["dep:schemars"]
-harness = ["schemars", "dep:futures-core"]
 "#,
         title = spec.title.replace('"', "'"),
         version = spec.version.replace('"', "'"),

@@ -27,7 +27,16 @@ struct Op {
 }
 
 /// The harness module for `spec` (normalized) and `client` (progenitor's output for it).
-pub fn harness(spec: &Value, client: &syn::File) -> Result<TokenStream> {
+/// What the harness pass adds: the `operations` module of the client, and the harness itself
+/// (a module of the contract tests crate, outside the published client).
+pub struct Harness {
+    /// `pub mod operations { ... }`, for the client.
+    pub operations: TokenStream,
+    /// The items of `tests/src/harness.rs`.
+    pub harness: TokenStream,
+}
+
+pub fn harness(spec: &Value, client: &syn::File) -> Result<Harness> {
     let ops = operations(spec, client)?;
     let has_unions = spec
         .get(crate::normalize::UNIONS_EXTENSION)
@@ -35,11 +44,10 @@ pub fn harness(spec: &Value, client: &syn::File) -> Result<TokenStream> {
         .is_some_and(|unions| !unions.is_empty());
     let (strict_before, strict_after) = if has_unions {
         (
-            quote! { crate::unions::take_fallbacks(); },
+            quote! { let before = pandadoc_api::unions::fallbacks_on_this_thread(); },
             quote! {
-                let fallbacks = crate::unions::take_fallbacks();
-                if !fallbacks.is_empty() {
-                    return Err(format!("a union value names a branch it does not fit: {}", fallbacks.join("; ")));
+                if pandadoc_api::unions::fallbacks_on_this_thread() != before {
+                    return Err("a union value names a branch it does not fit (the client keeps it as `Other`)".into());
                 }
             },
         )
@@ -114,7 +122,7 @@ pub fn harness(spec: &Value, client: &syn::File) -> Result<TokenStream> {
         let err_schema = schema_expr(err);
         quote! { #id => if success { #ok_schema } else { #err_schema } }
     });
-    Ok(quote! {
+    let operations = quote! {
         /// What the spec says of each operation: its `operationId` (the one spelling used in
         /// spans and logs), method, path, and whether it is idempotent (safe to retry). Pass one
         /// to `pandadoc_api_ext::Client::call`.
@@ -138,12 +146,9 @@ pub fn harness(spec: &Value, client: &syn::File) -> Result<TokenStream> {
             }
         }
 
-        /// Calls operations by `operationId` with JSON arguments, for contract tests.
-        /// Compiled only with the `harness` feature. Generated with the client.
-        #[cfg(feature = "harness")]
-        #[allow(clippy::all, unused_imports, dead_code)]
-        pub mod harness {
-            use super::{types, ByteStream, Client, Error, ResponseValue};
+    };
+    let harness = quote! {
+            use pandadoc_api::{types, ByteStream, Client, Error, ResponseValue};
             use serde_json::{Map, Value};
 
             /// Whether the success bodies of operation `id` are handed over as raw bytes
@@ -253,7 +258,7 @@ pub fn harness(spec: &Value, client: &syn::File) -> Result<TokenStream> {
                         _ => Err(String::from("unknown operation")),
                     }
                 };
-                if crate::operations::all().iter().any(|o| o.id == id) { Some(run.await) } else { None }
+                if pandadoc_api::operations::all().iter().any(|o| o.id == id) { Some(run.await) } else { None }
             }
 
             /// Decodes `body` as the type the client gives a response of operation `id` with a
@@ -272,7 +277,10 @@ pub fn harness(spec: &Value, client: &syn::File) -> Result<TokenStream> {
                     _ => return None,
                 })
             }
-        }
+    };
+    Ok(Harness {
+        operations,
+        harness,
     })
 }
 

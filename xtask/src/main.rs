@@ -141,7 +141,7 @@ fn run(command: Command) -> Result<ExitCode> {
             (Some(spec), Some(out)) => {
                 let spec = generate::load(&spec)?;
                 let code = generate::render(&spec, &spec.path.display().to_string())?;
-                generate::write_crate(&spec, &out, &code, true)?;
+                generate::write_crate(&spec, &out, &code.client, true)?;
                 println!(
                     "wrote a crate for {} {} to {}",
                     spec.title,

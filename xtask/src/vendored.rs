@@ -6,26 +6,36 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 
+use crate::generate::Generated;
 use crate::{bump, features, generate};
 
 /// What the vendored spec under `root` produces, and how the committed generated file and
 /// manifest differ from it.
-pub fn workspace_drift(root: &Path) -> Result<(generate::Spec, String, generate::Drift)> {
+pub fn workspace_drift(root: &Path) -> Result<(generate::Spec, Generated, generate::Drift)> {
+    use generate::Drift;
     let spec = generate::load(&root.join(generate::VENDORED_SPEC))?;
     let code = generate::render(&spec, generate::VENDORED_SPEC)?;
-    let mut drift = generate::drift(&root.join(generate::GENERATED_FILE), &code, 60);
+    let mut drift = generate::drift(&root.join(generate::GENERATED_FILE), &code.client, 60);
+    let add = |drift: Drift, note: String| match drift {
+        Drift::Same => Drift::Differs(note),
+        Drift::Differs(diff) => Drift::Differs(format!("{diff}\n{note}")),
+        missing => missing,
+    };
+    match generate::drift(&root.join(generate::HARNESS_FILE), &code.harness, 30) {
+        Drift::Same => {}
+        Drift::Missing => drift = add(drift, format!("{} is missing", generate::HARNESS_FILE)),
+        Drift::Differs(diff) => {
+            drift = add(drift, format!("{}:\n{diff}", generate::HARNESS_FILE));
+        }
+    }
     let manifest = read_manifest(root)?;
-    if features::sync_manifest(&manifest, &code)? != manifest {
+    if features::sync_manifest(&manifest, &code.client)? != manifest {
         let note = format!(
             "{}: the optional dependencies are not those the generated code uses ({:?})",
             generate::MANIFEST,
-            features::used_dependencies(&code)
+            features::used_dependencies(&code.client)
         );
-        drift = match drift {
-            generate::Drift::Same => generate::Drift::Differs(note),
-            generate::Drift::Differs(diff) => generate::Drift::Differs(format!("{diff}\n{note}")),
-            missing => missing,
-        };
+        drift = add(drift, note);
     }
     Ok((spec, code, drift))
 }
@@ -35,12 +45,19 @@ fn read_manifest(root: &Path) -> Result<String> {
     std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-/// Writes the generated file and brings the manifest's optional dependencies in step with it.
-pub fn write_generated(root: &Path, code: &str) -> Result<()> {
-    let target = root.join(generate::GENERATED_FILE);
-    std::fs::write(&target, code).with_context(|| format!("cannot write {}", target.display()))?;
+/// Writes the generated files and brings the manifest's optional dependencies in step with
+/// the client.
+pub fn write_generated(root: &Path, code: &Generated) -> Result<()> {
+    for (file, text) in [
+        (generate::GENERATED_FILE, &code.client),
+        (generate::HARNESS_FILE, &code.harness),
+    ] {
+        let target = root.join(file);
+        std::fs::write(&target, text)
+            .with_context(|| format!("cannot write {}", target.display()))?;
+    }
     let manifest = read_manifest(root)?;
-    let synced = features::sync_manifest(&manifest, code)?;
+    let synced = features::sync_manifest(&manifest, &code.client)?;
     if synced != manifest {
         std::fs::write(root.join(generate::MANIFEST), synced)?;
     }

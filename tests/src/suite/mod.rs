@@ -6,8 +6,8 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
+use crate::harness::{self, Erased};
 use httpmock::prelude::*;
-use pandadoc_api::harness::{self, Erased};
 use pandadoc_api::{Operation as HarnessOp, operations};
 use pandadoc_api_ext::{Detail, ErrorKind, RetryPolicy};
 use serde_json::{Map, Value, json};

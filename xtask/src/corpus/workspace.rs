@@ -32,7 +32,8 @@ pub fn release(root: &Path, release: &Release, check_only: bool) -> Result<Strin
     let code = without_panics("generate", || {
         generate::render(&spec, &release.path.display().to_string())
     })?;
-    generate::write_crate(&spec, &ws.join("pandadoc-api"), &code, false)?;
+    generate::write_crate(&spec, &ws.join("pandadoc-api"), &code.client, false)?;
+    std::fs::write(ws.join(generate::HARNESS_FILE), &code.harness)?;
     if check_only {
         for features in ["--all-features", "--no-default-features"] {
             cargo(

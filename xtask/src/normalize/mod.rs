@@ -89,5 +89,7 @@ fn render_fixture(spec: &Value) -> String {
     std::fs::write(&path, spec.to_string()).unwrap();
     let loaded = crate::generate::load(&path).unwrap();
     let _ = std::fs::remove_file(&path);
-    crate::generate::render(&loaded, "spec.json").unwrap()
+    crate::generate::render(&loaded, "spec.json")
+        .unwrap()
+        .client
 }

@@ -36,6 +36,7 @@ fn scratch_workspace() -> tempfile::TempDir {
         std::fs::copy(from, to).unwrap();
     }
     std::fs::create_dir_all(dir.path().join("pandadoc-api/src")).unwrap();
+    std::fs::create_dir_all(dir.path().join("tests/src")).unwrap();
     let spec = generate::load(&dir.path().join(generate::VENDORED_SPEC)).unwrap();
     let code = generate::render(&spec, generate::VENDORED_SPEC).unwrap();
     crate::vendored::write_generated(dir.path(), &code).unwrap();
@@ -88,7 +89,8 @@ fn check_fails_when_the_manifest_lacks_a_dependency_the_code_uses() {
         json!({ "type": "string", "format": "uuid" });
     std::fs::write(&spec_path, serde_json::to_string_pretty(&spec).unwrap()).unwrap();
     let code = crate::vendored::workspace_drift(dir.path()).unwrap().1;
-    std::fs::write(dir.path().join(generate::GENERATED_FILE), &code).unwrap();
+    std::fs::write(dir.path().join(generate::GENERATED_FILE), &code.client).unwrap();
+    std::fs::write(dir.path().join(generate::HARNESS_FILE), &code.harness).unwrap();
     let Drift::Differs(note) = drift_of(dir.path()) else {
         panic!("the manifest must follow the code")
     };
@@ -141,11 +143,14 @@ fn output_is_deterministic() {
         let a = generate::render(&spec, generate::VENDORED_SPEC).unwrap();
         let b = generate::render(&spec, generate::VENDORED_SPEC).unwrap();
         assert_eq!(a, b);
-        assert!(a.starts_with("// @generated"));
-        assert!(
-            a.contains(&spec.sha256) && a.contains(&format!("// Version:    {}\n", spec.version)),
-            "the header names the spec's version and hash"
-        );
+        for text in [&a.client, &a.harness] {
+            assert!(text.starts_with("// @generated"));
+            assert!(
+                text.contains(&spec.sha256)
+                    && text.contains(&format!("// Version:    {}\n", spec.version)),
+                "the header names the spec's version and hash"
+            );
+        }
     }
 }
 

@@ -42,7 +42,7 @@ fn fixture_client_sends_and_reads_what_the_spec_says() {
     let path = root.join("xtask/tests/fixtures/gadgets-1.0.0.json");
     let spec = generate::load(&path).unwrap();
     let code = generate::render(&spec, "gadgets-1.0.0.json").unwrap();
-    generate::write_crate(&spec, &dir, &code, true).unwrap();
+    generate::write_crate(&spec, &dir, &code.client, true).unwrap();
     let mut manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
     manifest.push_str(
         "\n[dev-dependencies]\n\
