@@ -42,17 +42,10 @@ pub fn harness(spec: &Value, client: &syn::File) -> Result<Harness> {
         .get(crate::normalize::UNIONS_EXTENSION)
         .and_then(Value::as_object)
         .is_some_and(|unions| !unions.is_empty());
-    let (strict_before, strict_after) = if has_unions {
-        (
-            quote! { let before = pandadoc_api::unions::fallbacks_on_this_thread(); },
-            quote! {
-                if pandadoc_api::unions::fallbacks_on_this_thread() != before {
-                    return Err("a union value names a branch it does not fit (the client keeps it as `Other`)".into());
-                }
-            },
-        )
+    let fallbacks = if has_unions {
+        quote! { pandadoc_api::unions::fallbacks_on_this_thread() }
     } else {
-        (TokenStream::new(), TokenStream::new())
+        quote! { 0 }
     };
     let consts: Vec<syn::Ident> = ops
         .iter()
@@ -151,6 +144,9 @@ pub fn harness(spec: &Value, client: &syn::File) -> Result<Harness> {
             use pandadoc_api::{types, ByteStream, Client, Error, ResponseValue};
             use serde_json::{Map, Value};
 
+            use super::harness_support::*;
+            pub use super::harness_support::Erased;
+
             /// Whether the success bodies of operation `id` are handed over as raw bytes
             /// (`ByteStream`), as for an operation whose successes are of mixed kinds (JSON and
             /// no content).
@@ -158,95 +154,10 @@ pub fn harness(spec: &Value, client: &syn::File) -> Result<Harness> {
                 [#(#raw_success_ids),*].contains(&id)
             }
 
-            /// A result with its typed bodies erased to JSON.
-            pub type Erased = Result<ResponseValue<Value>, Error<Value>>;
-
-            fn arg<T: serde::de::DeserializeOwned>(args: &Map<String, Value>, name: &str) -> Result<Option<T>, String> {
-                match args.get(name) {
-                    None => Ok(None),
-                    Some(v) => serde_json::from_value(v.clone())
-                        .map(Some)
-                        .map_err(|e| format!("argument `{name}`: {e}")),
-                }
-            }
-
-            fn raw_body(value: &Value) -> reqwest::Body {
-                match value {
-                    Value::String(s) => reqwest::Body::from(s.clone()),
-                    other => reqwest::Body::from(other.to_string()),
-                }
-            }
-
-            fn json<T: serde::Serialize>(value: T) -> Value {
-                serde_json::to_value(value).unwrap_or(Value::Null)
-            }
-
-            fn stream(_: ByteStream) -> Value {
-                Value::String("<byte stream>".into())
-            }
-
-            /// Raw bytes as the JSON they hold, else as text (nothing is decoded by the client).
-            fn bytes_value(body: &[u8]) -> Value {
-                serde_json::from_slice(body)
-                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
-            }
-
-            /// `erase` for a raw success body: the stream is read to its end.
-            async fn erase_stream<E>(result: Result<ResponseValue<ByteStream>, Error<E>>, err: fn(E) -> Value) -> Erased {
-                match result {
-                    Ok(v) => {
-                        let (status, headers) = (v.status(), v.headers().clone());
-                        let mut stream = v.into_inner().into_inner();
-                        let mut body = Vec::new();
-                        while let Some(chunk) = std::future::poll_fn(|cx| {
-                            futures_core::Stream::poll_next(stream.as_mut(), cx)
-                        })
-                        .await
-                        {
-                            match chunk {
-                                Ok(bytes) => body.extend_from_slice(&bytes),
-                                Err(e) => return Err(Error::ResponseBodyError(e)),
-                            }
-                        }
-                        Ok(ResponseValue::new(bytes_value(&body), status, headers))
-                    }
-                    Err(e) => erase::<(), E>(Err(e), |()| Value::Null, err),
-                }
-            }
-
-            fn erase<T, E>(
-                result: Result<ResponseValue<T>, Error<E>>,
-                ok: fn(T) -> Value,
-                err: fn(E) -> Value,
-            ) -> Erased {
-                match result {
-                    Ok(v) => {
-                        let (status, headers) = (v.status(), v.headers().clone());
-                        Ok(ResponseValue::new(ok(v.into_inner()), status, headers))
-                    }
-                    Err(e) => Err(match e {
-                        Error::ErrorResponse(v) => {
-                            let (status, headers) = (v.status(), v.headers().clone());
-                            Error::ErrorResponse(ResponseValue::new(err(v.into_inner()), status, headers))
-                        }
-                        Error::InvalidRequest(m) => Error::InvalidRequest(m),
-                        Error::CommunicationError(e) => Error::CommunicationError(e),
-                        Error::InvalidUpgrade(e) => Error::InvalidUpgrade(e),
-                        Error::ResponseBodyError(e) => Error::ResponseBodyError(e),
-                        Error::InvalidResponsePayload(b, e) => Error::InvalidResponsePayload(b, e),
-                        Error::UnexpectedResponse(r) => Error::UnexpectedResponse(r),
-                        Error::Custom(m) => Error::Custom(m),
-                    }),
-                }
-            }
-
-            /// Strict: a union value that names a branch but does not fit it, which the client
-            /// keeps as `Other`, fails here.
-            fn roundtrip<T: serde::de::DeserializeOwned + serde::Serialize>(body: &[u8]) -> Result<Value, String> {
-                #strict_before
-                let typed: T = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-                #strict_after
-                serde_json::to_value(typed).map_err(|e| e.to_string())
+            /// Every value decoded on this thread so far that named a union branch it did not
+            /// fit (the harness decodes strictly).
+            fn fallbacks() -> u64 {
+                #fallbacks
             }
 
             /// Sends operation `id` with `args` (spec parameter names; `body` for the request
@@ -304,7 +215,7 @@ fn decode_expr(ty: &syn::Type) -> TokenStream {
     } else if quote!(#ty).to_string() == "()" {
         quote! { Ok(Value::Null) }
     } else {
-        quote! { roundtrip::<#ty>(body) }
+        quote! { roundtrip::<#ty>(body, fallbacks) }
     }
 }
 
