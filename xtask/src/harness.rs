@@ -18,12 +18,22 @@ struct Op {
     method: String,
     path: String,
     fn_name: syn::Ident,
-    /// (spec name, location, setter, Rust value type, required)
-    params: Vec<(String, String, syn::Ident, syn::Type, bool)>,
+    params: Vec<Param>,
     success: syn::Type,
     error: syn::Type,
     /// The typed multipart form the raw body is built from, if any.
     form: Option<syn::Ident>,
+}
+
+/// A parameter of an operation (or its body), as the harness sets it on the builder.
+struct Param {
+    /// The spec's name (`body` for the request body).
+    name: String,
+    /// The builder's setter.
+    setter: syn::Ident,
+    /// The Rust type of the value the setter takes.
+    ty: syn::Type,
+    required: bool,
 }
 
 /// The harness module for `spec` (normalized) and `client` (progenitor's output for it).
@@ -73,7 +83,7 @@ pub fn harness(spec: &Value, client: &syn::File) -> Result<Harness> {
         .map(|op| op.id.as_str());
     let send_arms = ops.iter().map(|op| {
         let (id, fn_name) = (&op.id, &op.fn_name);
-        let sets = op.params.iter().map(|(name, _, setter, ty, required)| {
+        let sets = op.params.iter().map(|Param { name, setter, ty, required }| {
             if let (Some(form), true) = (&op.form, name == "body") {
                 // A multipart form, from its JSON (file parts as `FilePart`'s serde form).
                 quote! { b = b.#setter(arg::<types::#form>(args, #name)?.ok_or("missing required argument `body`")?); }
@@ -277,7 +287,12 @@ fn operations(spec: &Value, client: &syn::File) -> Result<Vec<Op>> {
                     bail!("operation {id}: parameter `{name}` has no field in builder {builder}");
                 };
                 let (value, required) = field_value_type(ty)?;
-                params.push((name, location, format_ident!("{field}"), value, required));
+                params.push(Param {
+                    name,
+                    setter: format_ident!("{field}"),
+                    ty: value,
+                    required,
+                });
             }
             ops.push(Op {
                 id: id.to_string(),
