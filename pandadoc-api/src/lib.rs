@@ -29,6 +29,7 @@ mod generated;
 
 mod multipart;
 mod timestamp;
+mod union_support;
 
 // Generated forms name `::pandadoc_api::FilePart` (typify's `x-rust-type`), whatever this crate is
 // called.
@@ -42,6 +43,8 @@ pub use generated::*;
 pub use multipart::{FilePart, FilePartError, Multipart};
 pub use progenitor_client::OperationInfo;
 pub use timestamp::{Timestamp, TimestampError};
+#[doc(hidden)]
+pub use union_support::union_fallbacks_on_this_thread;
 
 /// What the spec says of an operation; [`operations`] has one constant per operation of the
 /// spec (`operations::LIST_RECENT_SMS_OPT_OUTS`, say) and [`operations::all`].

@@ -23,7 +23,7 @@ pub fn raw_success(id: &str) -> bool {
 /// Every value decoded on this thread so far that named a union branch it did not
 /// fit (the harness decodes strictly).
 fn fallbacks() -> u64 {
-    0
+    pandadoc_api::union_fallbacks_on_this_thread()
 }
 /// Sends operation `id` with `args` (spec parameter names; `body` for the request
 /// body). `None` for an unknown operation; `Err` for arguments that do not convert.

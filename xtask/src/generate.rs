@@ -20,6 +20,7 @@ pub const MANIFEST: &str = "pandadoc-api/Cargo.toml";
 const LIB_RS: &str = include_str!("../../pandadoc-api/src/lib.rs");
 const TIMESTAMP_RS: &str = include_str!("../../pandadoc-api/src/timestamp.rs");
 const MULTIPART_RS: &str = include_str!("../../pandadoc-api/src/multipart.rs");
+const UNION_SUPPORT_RS: &str = include_str!("../../pandadoc-api/src/union_support.rs");
 
 /// A loaded and checked OpenAPI document.
 pub struct Spec {
@@ -274,6 +275,7 @@ schemars = ["dep:schemars"]
     std::fs::write(dir.join("src/lib.rs"), LIB_RS)?;
     std::fs::write(dir.join("src/timestamp.rs"), TIMESTAMP_RS)?;
     std::fs::write(dir.join("src/multipart.rs"), MULTIPART_RS)?;
+    std::fs::write(dir.join("src/union_support.rs"), UNION_SUPPORT_RS)?;
     std::fs::write(dir.join("src/generated.rs"), generated)?;
     Ok(())
 }

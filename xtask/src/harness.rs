@@ -48,15 +48,6 @@ pub struct Harness {
 
 pub fn harness(spec: &Value, client: &syn::File) -> Result<Harness> {
     let ops = operations(spec, client)?;
-    let has_unions = spec
-        .get(crate::normalize::UNIONS_EXTENSION)
-        .and_then(Value::as_object)
-        .is_some_and(|unions| !unions.is_empty());
-    let fallbacks = if has_unions {
-        quote! { pandadoc_api::unions::fallbacks_on_this_thread() }
-    } else {
-        quote! { 0 }
-    };
     let consts: Vec<syn::Ident> = ops
         .iter()
         .map(|op| format_ident!("{}", op.fn_name.to_string().to_shouty_snake_case()))
@@ -167,7 +158,7 @@ pub fn harness(spec: &Value, client: &syn::File) -> Result<Harness> {
             /// Every value decoded on this thread so far that named a union branch it did not
             /// fit (the harness decodes strictly).
             fn fallbacks() -> u64 {
-                #fallbacks
+                pandadoc_api::union_fallbacks_on_this_thread()
             }
 
             /// Sends operation `id` with `args` (spec parameter names; `body` for the request

@@ -64,7 +64,9 @@ pub fn unions(spec: &Value, client: &syn::File) -> Result<TokenStream> {
                         .flatten()
                         .filter_map(Value::as_str)
                         .collect();
-                    serialize_arms.push(quote! { Self::#variant(v) => v.serialize(serializer) });
+                    serialize_arms.push(
+                        quote! { Self::#variant(v) => serde::Serialize::serialize(v, serializer) },
+                    );
                     deserialize_arms.push(quote! {
                         if [#(#keys),*].iter().all(|k| value.get(*k).is_some()) {
                             matched.push(stringify!(#variant));
@@ -115,7 +117,7 @@ pub fn unions(spec: &Value, client: &syn::File) -> Result<TokenStream> {
                 fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                     match self {
                         #(#serialize_arms,)*
-                        Self::Other(v) => v.serialize(serializer),
+                        Self::Other(v) => serde::Serialize::serialize(v, serializer),
                     }
                 }
             }
@@ -147,46 +149,7 @@ pub fn unions(spec: &Value, client: &syn::File) -> Result<TokenStream> {
         /// only one branch requires), as enums. A value that names none, or does not fit the
         /// one it names, is kept as `Other`.
         pub mod unions {
-            use serde::Serialize;
-
-            /// Serializes `value` with `tag: tag_value` (written back if its type lacks it).
-            #[allow(dead_code)]
-            fn tagged<T: Serialize, S: serde::Serializer>(
-                value: &T,
-                tag: &str,
-                tag_value: &str,
-                serializer: S,
-            ) -> Result<S::Ok, S::Error> {
-                let mut json = serde_json::to_value(value).map_err(serde::ser::Error::custom)?;
-                if let Some(fields) = json.as_object_mut() {
-                    fields
-                        .entry(tag)
-                        .or_insert_with(|| serde_json::Value::String(tag_value.into()));
-                }
-                json.serialize(serializer)
-            }
-
-            /// Decodes `value` as the branch it names; `None` when it does not fit that branch
-            /// (the caller keeps it as `Other`: one inconsistent value never fails a response).
-            fn branch<T: serde::de::DeserializeOwned>(value: &serde_json::Value) -> Option<T> {
-                let decoded = T::deserialize(value).ok();
-                if decoded.is_none() {
-                    FALLBACKS.with(|count| count.set(count.get() + 1));
-                }
-                decoded
-            }
-
-            thread_local! {
-                static FALLBACKS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-            }
-
-            /// How many values decoded on this thread so far named a branch they did not fit
-            /// (each kept as `Other`). The contract tests read it to decode strictly; it costs
-            /// nothing while values fit.
-            #[doc(hidden)]
-            pub fn fallbacks_on_this_thread() -> u64 {
-                FALLBACKS.with(std::cell::Cell::get)
-            }
+            use crate::union_support::{branch, tagged};
 
             #(#enums)*
         }
