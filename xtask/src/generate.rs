@@ -121,12 +121,11 @@ pub fn render(spec: &Spec, source: &str) -> Result<Generated> {
         generator.generate_tokens(&document)
     }))
     .map_err(|panic| {
-        let msg = panic
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| panic.downcast_ref::<&str>().copied())
-            .unwrap_or("(no message)");
-        anyhow!("progenitor panicked on spec {}: {msg}", spec.path.display())
+        anyhow!(
+            "progenitor panicked on spec {}: {}",
+            spec.path.display(),
+            panic_message(panic.as_ref())
+        )
     })?
     .map_err(|e| anyhow!("progenitor rejected spec {}: {e}", spec.path.display()))?;
 
@@ -179,6 +178,15 @@ pub fn render(spec: &Spec, source: &str) -> Result<Generated> {
         ),
         client: header + &prettyplease::unparse(&file),
     })
+}
+
+/// The message of a caught panic.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)")
 }
 
 fn one_line(s: &str) -> String {

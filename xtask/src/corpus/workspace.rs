@@ -118,12 +118,10 @@ pub fn fragment(root: &Path, release: &Release, check_only: bool) -> Result<Stri
 fn without_panics<T>(step: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
         .map_err(|panic| {
-            let msg = panic
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| panic.downcast_ref::<&str>().copied())
-                .unwrap_or("(no message)");
-            anyhow!("{step} panicked: {msg}")
+            anyhow!(
+                "{step} panicked: {}",
+                generate::panic_message(panic.as_ref())
+            )
         })?
         .with_context(|| step.to_string())
 }
