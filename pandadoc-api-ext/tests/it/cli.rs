@@ -2,7 +2,7 @@
 //! `error[KIND]: detail` and the documented exit codes on failure, nothing sent on invalid
 //! input, `--help` with an example for every subcommand, and no torn line on SIGKILL.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::process::{Command, Output, Stdio};

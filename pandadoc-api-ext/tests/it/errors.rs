@@ -1,6 +1,6 @@
 //! Every failure is classified, keeps its HTTP status and never shows a secret.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -7,7 +7,7 @@
 //! number folded from what was delivered equals the truth for every change older than
 //! `now - lag`.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;

@@ -1,6 +1,6 @@
 //! What the client sends: credentials, the time window, the user agent; bad input sends nothing.
 
-mod common;
+use crate::common;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use common::{KEY, client, page};

@@ -1,7 +1,7 @@
 //! The do-not-text ledger on both backends: SQLite in temporary files, PostgreSQL on the
 //! server `PANDADOC_TEST_POSTGRES_URL` names (each test in a schema of its own).
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};

@@ -2,7 +2,7 @@
 //! endpoint, with a state file or a ledger (SQLite always; PostgreSQL when a test server is
 //! given), killed with SIGKILL or stopped with SIGTERM.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};

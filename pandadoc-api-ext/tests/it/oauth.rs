@@ -1,7 +1,7 @@
 //! OAuth2: authorize URL, code exchange, refresh before expiry and after a 401, one refresh for
 //! concurrent callers, the refresh callback, and no secret in any Debug output.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Retries: throttling, 502/503/504, timeouts and dropped connections; never sooner than the
 //! server asked; capped; switchable off. Tracing is tested in `tracing.rs`, a process of its own.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
