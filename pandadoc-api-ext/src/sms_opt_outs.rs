@@ -4,11 +4,6 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use pandadoc_api::operations;
-use pandadoc_api::types::{
-    ListSmsOptOutChangelogResponseResultsItem as RawChange,
-    ListSmsOptOutChangelogResponseResultsItemStatus as RawStatus,
-    ListSmsOptOutChangelogResponseResultsItemStatusKnown as RawKnown,
-};
 use serde::{Serialize, Serializer};
 
 use crate::{Client, Error, TimeRange, Window};
@@ -59,14 +54,34 @@ impl From<&str> for SmsOptOutStatus {
     }
 }
 
-impl From<RawStatus> for SmsOptOutStatus {
-    fn from(raw: RawStatus) -> Self {
-        match raw {
-            RawStatus::Known(RawKnown::OptIn) => Self::OptIn,
-            RawStatus::Known(RawKnown::OptOut) => Self::OptOut,
-            RawStatus::Unknown(text) => Self::Unknown(text),
+/// The status as the generated client decoded it, by its text. The generated type is named
+/// after the spec's schema, which PandaDoc renamed between releases (an inline response before
+/// 7.18, a component since), so nothing here names it: a spec bump needs no edit. Statuses are
+/// short, so the text is formatted on the stack.
+fn status_of(raw: &impl fmt::Display) -> SmsOptOutStatus {
+    struct Short {
+        bytes: [u8; 32],
+        len: usize,
+    }
+    impl fmt::Write for Short {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            let end = self.len + s.len();
+            let slot = self.bytes.get_mut(self.len..end).ok_or(fmt::Error)?;
+            slot.copy_from_slice(s.as_bytes());
+            self.len = end;
+            Ok(())
         }
     }
+    let mut short = Short {
+        bytes: [0; 32],
+        len: 0,
+    };
+    if fmt::write(&mut short, format_args!("{raw}")).is_ok()
+        && let Ok(text) = std::str::from_utf8(&short.bytes[..short.len])
+    {
+        return SmsOptOutStatus::from(text);
+    }
+    SmsOptOutStatus::from(raw.to_string().as_str())
 }
 
 /// The latest opt-out change of one phone number. The spec makes every field optional, so a
@@ -79,16 +94,6 @@ pub struct SmsOptOutChange {
     pub status: Option<SmsOptOutStatus>,
     /// When the status last changed.
     pub opt_out_changed: Option<DateTime<Utc>>,
-}
-
-impl From<RawChange> for SmsOptOutChange {
-    fn from(raw: RawChange) -> Self {
-        Self {
-            phone_number: raw.phone_number,
-            status: raw.status.map(Into::into),
-            opt_out_changed: raw.opt_out_changed.map(Into::into),
-        }
-    }
 }
 
 /// The changes of a window, and the window that was asked for.
@@ -119,7 +124,15 @@ impl Client {
             .into_inner();
         Ok(SmsOptOuts {
             window,
-            changes: page.results.into_iter().map(Into::into).collect(),
+            changes: page
+                .results
+                .into_iter()
+                .map(|raw| SmsOptOutChange {
+                    phone_number: raw.phone_number,
+                    status: raw.status.as_ref().map(status_of),
+                    opt_out_changed: raw.opt_out_changed.map(Into::into),
+                })
+                .collect(),
         })
     }
 }

@@ -2,7 +2,7 @@
 //! generated client: a new response status and a second operation, before `cargo xtask generate`.
 
 use pandadoc_contract_tests::{Spec, suite};
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_status_and_a_new_operation_are_named_until_regenerated() {
@@ -58,9 +58,32 @@ async fn a_new_status_and_a_new_operation_are_named_until_regenerated() {
 async fn a_narrower_generated_type_is_reported() {
     // The spec now says phone_number is an integer: the generated String is narrower.
     let mut spec = Spec::vendored();
-    spec.doc["components"]["schemas"]["ListSmsOptOutChangelogResponse"]["properties"]["results"]
-        ["items"]["properties"]["phone_number"] =
-        json!({ "type": "integer", "example": 1234567890 });
+    // The success body's schema, wherever this release keeps it (inline before 7.18, a
+    // component since).
+    let op = spec.operations().into_iter().next().expect("an operation");
+    let success = op
+        .responses
+        .iter()
+        .find(|r| r.is_success() && r.schema.is_some())
+        .expect("a JSON success");
+    let media = spec.doc["paths"][&op.path][&op.method]["responses"][&success.status]["content"]
+        .as_object()
+        .and_then(|content| content.keys().find(|m| m.contains("json")).cloned())
+        .expect("a JSON media type");
+    let inline = &spec.doc["paths"][&op.path][&op.method]["responses"][&success.status]["content"]
+        [&media]["schema"];
+    let pointer = match inline.get("$ref").and_then(Value::as_str) {
+        Some(reference) => reference.trim_start_matches('#').to_string(),
+        None => format!(
+            "/paths/{}/{}/responses/{}/content/{}/schema",
+            op.path.replace('~', "~0").replace('/', "~1"),
+            op.method,
+            success.status,
+            media.replace('~', "~0").replace('/', "~1")
+        ),
+    };
+    spec.doc.pointer_mut(&pointer).expect("the success schema")["properties"]["results"]["items"]
+        ["properties"]["phone_number"] = json!({ "type": "integer", "example": 1234567890 });
     let report = suite::run(&spec).await;
     assert!(
         report
