@@ -5,18 +5,25 @@ use std::cell::RefCell;
 use std::time::Instant;
 
 use pandadoc_api::{BoxFuture, OperationInfo};
-use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, HeaderMap};
+use reqwest::{ResponseBuilderExt, StatusCode};
 
 use crate::auth::Auth;
 
+/// How many bytes of an error body are kept (and handed on to the generated client): a
+/// longer body is cut here, so it is classified by its status with a snippet.
+pub(crate) const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
 /// What the last exchange of a request returned, for errors that lose it on the way up
-/// (progenitor's `InvalidResponsePayload` keeps neither status nor headers).
+/// (progenitor's `InvalidResponsePayload` keeps neither status nor headers, and its typed
+/// error bodies keep only the fields the release declares).
 #[derive(Debug, Default)]
 pub(crate) struct Exchange {
     pub status: Option<StatusCode>,
     /// Kept for error statuses only (for `Retry-After`).
     pub headers: HeaderMap,
+    /// The body as received (at most [`ERROR_BODY_LIMIT`] bytes), for error statuses only.
+    pub body: Option<Vec<u8>>,
     /// The token generation the request was sent with.
     pub auth_generation: u64,
 }
@@ -48,7 +55,7 @@ impl pandadoc_api::Transport for AuthTransport {
             let (header, generation) = self.auth.current();
             request.headers_mut().insert(AUTHORIZATION, header);
             let started = Instant::now();
-            let result = client.execute(request).await;
+            let mut result = client.execute(request).await;
             let status = result.as_ref().ok().map(reqwest::Response::status);
             let span = tracing::Span::current();
             if !span.is_disabled() {
@@ -57,16 +64,24 @@ impl pandadoc_api::Transport for AuthTransport {
                     span.record("status", status.as_u16());
                 }
             }
-            let _ = EXCHANGE.try_with(|slot| {
-                let mut exchange = slot.borrow_mut();
-                exchange.status = status;
-                exchange.auth_generation = generation;
-                if let (Some(s), Ok(response)) = (status, &result)
-                    && !s.is_success()
-                {
-                    exchange.headers = response.headers().clone();
-                }
-            });
+            let recording = EXCHANGE
+                .try_with(|slot| {
+                    let mut exchange = slot.borrow_mut();
+                    exchange.status = status;
+                    exchange.auth_generation = generation;
+                    if let (Some(s), Ok(response)) = (status, &result)
+                        && !s.is_success()
+                    {
+                        exchange.headers = response.headers().clone();
+                    }
+                })
+                .is_ok();
+            if recording && status.is_some_and(|s| !s.is_success()) {
+                result = match result {
+                    Ok(response) => keep_error_body(response).await,
+                    Err(e) => Err(e),
+                };
+            }
             // The spec's `operationId`, as the request's span has it (progenitor's
             // `OperationInfo` holds the method name).
             let operation = pandadoc_api::operations::by_fn_name(info.operation_id)
@@ -75,4 +90,29 @@ impl pandadoc_api::Transport for AuthTransport {
             result
         })
     }
+}
+
+/// Reads an error answer's body (up to [`ERROR_BODY_LIMIT`] bytes) into the exchange and hands
+/// the generated client the same answer rebuilt around those bytes, so that the error is
+/// classified from what the server sent, not from the typed body re-serialized (which drops
+/// the fields a release does not declare). A failure to read the body is returned as is;
+/// the status is already recorded.
+async fn keep_error_body(mut response: reqwest::Response) -> reqwest::Result<reqwest::Response> {
+    let mut body = Vec::new();
+    while body.len() < ERROR_BODY_LIMIT {
+        match response.chunk().await? {
+            Some(chunk) => body.extend_from_slice(&chunk),
+            None => break,
+        }
+    }
+    body.truncate(ERROR_BODY_LIMIT);
+    let _ = EXCHANGE.try_with(|slot| slot.borrow_mut().body = Some(body.clone()));
+    let mut rebuilt = http::Response::builder()
+        .status(response.status())
+        .version(response.version())
+        .url(response.url().clone())
+        .body(body)
+        .expect("a status, version and URL taken from a response are valid");
+    *rebuilt.headers_mut() = std::mem::take(response.headers_mut());
+    Ok(reqwest::Response::from(rebuilt))
 }

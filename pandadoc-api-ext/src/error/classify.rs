@@ -10,10 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Detail, Error, ErrorKind, SNIPPET_LIMIT};
-use crate::transport::Exchange;
-
-/// How many bytes of an unexpected error body are read (the snippet keeps fewer).
-const ERROR_BODY_LIMIT: usize = 64 * 1024;
+use crate::transport::{ERROR_BODY_LIMIT, Exchange};
 
 /// Whether an error keeps a snippet of the body: yes for a body that is not the documented
 /// one (a reader needs to see it), no for a documented error body (its fields are kept).
@@ -100,8 +97,10 @@ pub(crate) async fn classify<E: Serialize>(
     use pandadoc_api::Error as Raw;
     match error {
         Raw::InvalidRequest(message) => Error::invalid_input(message),
-        Raw::CommunicationError(e) | Raw::InvalidUpgrade(e) => Error::from_reqwest(e),
-        Raw::ResponseBodyError(e) => {
+        Raw::InvalidUpgrade(e) => Error::from_reqwest(e),
+        // A body that failed to arrive, read by the generated client or by the transport
+        // (error bodies): the status, when there was one, classifies it.
+        Raw::ResponseBodyError(e) | Raw::CommunicationError(e) => {
             let err = Error::from_reqwest(e);
             match exchange.status {
                 Some(status) if !status.is_success() => {
@@ -114,7 +113,12 @@ pub(crate) async fn classify<E: Serialize>(
         }
         Raw::ErrorResponse(value) => {
             let (status, headers) = (value.status(), value.headers().clone());
-            let body = serde_json::to_vec(&value.into_inner()).unwrap_or_default();
+            // The body as received keeps what the release does not declare; the typed value
+            // re-serialized is the fallback (the transport did not record this exchange).
+            let body = match &exchange.body {
+                Some(body) => body.clone(),
+                None => serde_json::to_vec(&value.into_inner()).unwrap_or_default(),
+            };
             Error::from_response(status, &headers, &body, Snippet::Omit)
         }
         Raw::InvalidResponsePayload(body, decode_error) => {
@@ -135,8 +139,8 @@ pub(crate) async fn classify<E: Serialize>(
         }
         Raw::UnexpectedResponse(mut response) => {
             let (status, headers) = (response.status(), response.headers().clone());
-            let mut body = Vec::new();
-            while body.len() < ERROR_BODY_LIMIT {
+            let mut body = exchange.body.clone().unwrap_or_default();
+            while exchange.body.is_none() && body.len() < ERROR_BODY_LIMIT {
                 match response.chunk().await {
                     Ok(Some(chunk)) => body.extend_from_slice(&chunk),
                     _ => break,

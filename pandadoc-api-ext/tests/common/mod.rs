@@ -20,6 +20,9 @@ pub enum Reply {
     Http(u16, Vec<String>, String),
     /// Close the connection without answering.
     Drop,
+    /// Status and a body cut short: the head promises more bytes than are sent, then the
+    /// connection closes.
+    CutShort(u16, String),
 }
 
 pub fn json(status: u16, body: serde_json::Value) -> Reply {
@@ -61,6 +64,14 @@ impl Scripted {
                         let n = hits.fetch_add(1, Ordering::SeqCst);
                         match &replies[n.min(replies.len() - 1)] {
                             Reply::Drop => return,
+                            Reply::CutShort(status, body) => {
+                                let head = format!(
+                                    "HTTP/1.1 {status} Scripted\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                                    body.len() + 100
+                                );
+                                let _ = socket.write_all(head.as_bytes()).await;
+                                return;
+                            }
                             Reply::Http(status, headers, body) => {
                                 let mut head = format!(
                                     "HTTP/1.1 {status} Scripted\r\ncontent-length: {}\r\n",

@@ -69,6 +69,64 @@ async fn documented_error_statuses_keep_type_and_detail() {
     assert!(err.is_retryable() && err.is_throttling());
 }
 
+/// The error is read from the body as received, whatever the release declares for the status:
+/// a field a release leaves out of its error schema (or one it does not document the status
+/// of) still reaches the caller.
+#[tokio::test]
+async fn error_bodies_keep_every_field_the_server_sent() {
+    for status in [400, 401, 403, 404, 409, 429, 500, 503] {
+        let err = one_answer(json(
+            status,
+            j!({"type": "t", "detail": "d", "info_message": "i", "undeclared": {"x": 1},
+                "links": [{"rel": "r", "href": "https://x.test/h", "type": "GET"}]}),
+        ))
+        .await;
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
+        assert_eq!(
+            (err.error_type(), err.message(), err.info_message()),
+            (Some("t"), "d", Some("i")),
+            "{status}"
+        );
+        assert_eq!(err.links().len(), 1, "{status}");
+        assert_eq!(err.links()[0].href.as_deref(), Some("https://x.test/h"));
+    }
+}
+
+/// Error bodies are read up to a bound: a longer one is classified by its status with a
+/// snippet, and one cut short by the server keeps its status and the cause.
+#[tokio::test]
+async fn long_and_cut_short_error_bodies_keep_their_status() {
+    let long = format!(r#"{{"type": "t", "detail": "{}"}}"#, "x".repeat(200 * 1024));
+    let err = one_answer(Reply::Http(
+        400,
+        vec!["content-type: application/json".into()],
+        long,
+    ))
+    .await;
+    assert_eq!(
+        (err.kind(), err.status().map(|s| s.as_u16())),
+        (ErrorKind::BadRequest, Some(400))
+    );
+    assert!(
+        err.body_snippet()
+            .unwrap()
+            .starts_with(r#"{"type": "t", "detail": "xxx"#)
+    );
+    assert!(err.body_snippet().unwrap().len() <= pandadoc_api_ext::SNIPPET_LIMIT + 3);
+
+    let err = one_answer(Reply::CutShort(503, r#"{"type": "t", "det"#.into())).await;
+    assert_eq!(
+        (err.kind(), err.status().map(|s| s.as_u16())),
+        (ErrorKind::Server, Some(503)),
+        "{err}"
+    );
+    let cause = std::error::Error::source(&err).expect("the body's read error is kept");
+    assert!(
+        cause.downcast_ref::<reqwest::Error>().is_some(),
+        "{cause:?}"
+    );
+}
+
 #[tokio::test]
 async fn undocumented_and_malformed_answers_are_classified_with_status_and_snippet() {
     let html = "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>";
