@@ -111,7 +111,7 @@ impl Client {
     /// returned with the changes; poll with overlapping windows and keep the latest change of
     /// each number.
     pub async fn sms_opt_outs(&self, range: TimeRange) -> Result<SmsOptOuts, Error> {
-        let window = range.resolve(self.now())?;
+        let window = range.resolve_with(|| self.now())?;
         let page = self
             .call(&operations::LIST_RECENT_SMS_OPT_OUTS, || {
                 self.raw()

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Timelike, Utc};
 
 use crate::Error;
 
@@ -41,9 +41,16 @@ impl TimeRange {
     /// down, `to` up), so a window is never narrower than asked and consecutive polls overlap
     /// rather than leave gaps. `from >= to` is [`ErrorKind::InvalidInput`](crate::ErrorKind).
     pub fn resolve(self, now: DateTime<Utc>) -> Result<Window, Error> {
+        self.resolve_with(|| now)
+    }
+
+    /// [`resolve`](Self::resolve), asking the clock only when the range ends now.
+    pub(crate) fn resolve_with(self, now: impl FnOnce() -> DateTime<Utc>) -> Result<Window, Error> {
         let (from, to) = match self {
-            Self::LastHour => (now - TimeDelta::hours(1), now),
+            Self::Between(from, to) => (from, to),
+            Self::LastHour => return Self::Last(TimeDelta::hours(1)).resolve_with(now),
             Self::Last(span) => {
+                let now = now();
                 if span <= TimeDelta::zero() {
                     return Err(Error::invalid_input(format!(
                         "time range: the span must be positive, got {span}"
@@ -54,15 +61,14 @@ impl TimeRange {
                 })?;
                 (from, now)
             }
-            Self::Since(from) => (from, now),
-            Self::Between(from, to) => (from, to),
+            Self::Since(from) => (from, now()),
         };
-        let second = TimeDelta::seconds(1);
-        let from = from.duration_trunc(second).unwrap_or(from);
-        let to = match to.duration_trunc(second) {
-            Ok(t) if t == to => t,
-            Ok(t) => t + second,
-            Err(_) => to,
+        // Whole seconds: `from` down, `to` up (a leap second's nanoseconds, 1e9 and more, count
+        // as a fraction too).
+        let from = from.with_nanosecond(0).unwrap_or(from);
+        let to = match to.with_nanosecond(0) {
+            Some(t) if t != to => t.checked_add_signed(TimeDelta::seconds(1)).unwrap_or(to),
+            _ => to,
         };
         if from >= to {
             return Err(Error::invalid_input(format!(
@@ -143,6 +149,26 @@ mod tests {
         assert_eq!(
             (w.from, w.to),
             (at("2025-01-28T10:00:00Z"), at("2025-01-28T10:00:06Z"))
+        );
+    }
+
+    #[test]
+    fn explicit_windows_do_not_ask_the_clock_and_the_ends_of_time_do_not_panic() {
+        let (from, to) = (at("2025-01-28T10:00:00Z"), at("2025-01-28T11:00:00Z"));
+        let w = TimeRange::between(from, to)
+            .resolve_with(|| unreachable!("an explicit window needs no clock"))
+            .unwrap();
+        assert_eq!((w.from, w.to), (from, to));
+
+        let last = DateTime::<Utc>::MAX_UTC;
+        let w = TimeRange::between(last - TimeDelta::hours(1), last)
+            .resolve(last)
+            .unwrap();
+        assert_eq!(w.to, last, "cannot widen past the last instant");
+        let first = DateTime::<Utc>::MIN_UTC;
+        assert_eq!(
+            TimeRange::default().resolve(first).unwrap_err().kind(),
+            ErrorKind::InvalidInput
         );
     }
 

@@ -16,16 +16,36 @@ pub(crate) const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 /// What the last exchange of a request returned, for errors that lose it on the way up
 /// (progenitor's `InvalidResponsePayload` keeps neither status nor headers, and its typed
-/// error bodies keep only the fields the release declares).
+/// error bodies keep only the fields the release declares). Small, as the task-local moves it
+/// on every poll; an error answer's parts are boxed.
 #[derive(Debug, Default)]
 pub(crate) struct Exchange {
     pub status: Option<StatusCode>,
-    /// Kept for error statuses only (for `Retry-After`).
-    pub headers: HeaderMap,
-    /// The body as received (at most [`ERROR_BODY_LIMIT`] bytes), for error statuses only.
-    pub body: Option<Vec<u8>>,
     /// The token generation the request was sent with.
     pub auth_generation: u64,
+    /// Kept for error statuses only.
+    error: Option<Box<ErrorAnswer>>,
+}
+
+/// The parts of an error answer classification reads.
+#[derive(Debug, Default)]
+struct ErrorAnswer {
+    /// For `Retry-After`.
+    headers: HeaderMap,
+    /// The body as received (at most [`ERROR_BODY_LIMIT`] bytes), once read.
+    body: Option<Vec<u8>>,
+}
+
+impl Exchange {
+    /// An error answer's headers (none for a success or no answer).
+    pub fn headers(&self) -> Option<&HeaderMap> {
+        self.error.as_ref().map(|error| &error.headers)
+    }
+
+    /// An error answer's body as received, when it was read.
+    pub fn body(&self) -> Option<&[u8]> {
+        self.error.as_ref()?.body.as_deref()
+    }
 }
 
 tokio::task_local! {
@@ -54,11 +74,11 @@ impl pandadoc_api::Transport for AuthTransport {
             }
             let (header, generation) = self.auth.current();
             request.headers_mut().insert(AUTHORIZATION, header);
-            let started = Instant::now();
+            let span = tracing::Span::current();
+            let started = (!span.is_disabled()).then(Instant::now);
             let mut result = client.execute(request).await;
             let status = result.as_ref().ok().map(reqwest::Response::status);
-            let span = tracing::Span::current();
-            if !span.is_disabled() {
+            if let Some(started) = started {
                 span.record("latency_ms", started.elapsed().as_millis() as u64);
                 if let Some(status) = status {
                     span.record("status", status.as_u16());
@@ -72,7 +92,10 @@ impl pandadoc_api::Transport for AuthTransport {
                     if let (Some(s), Ok(response)) = (status, &result)
                         && !s.is_success()
                     {
-                        exchange.headers = response.headers().clone();
+                        exchange.error = Some(Box::new(ErrorAnswer {
+                            headers: response.headers().clone(),
+                            body: None,
+                        }));
                     }
                 })
                 .is_ok();
@@ -83,10 +106,13 @@ impl pandadoc_api::Transport for AuthTransport {
                 };
             }
             // The spec's `operationId`, as the request's span has it (progenitor's
-            // `OperationInfo` holds the method name).
-            let operation = pandadoc_api::operations::by_fn_name(info.operation_id)
-                .map_or(info.operation_id, |op| op.id);
-            tracing::debug!(operation, ?status, "response");
+            // `OperationInfo` holds the method name); looked up only when the event is enabled.
+            tracing::debug!(
+                operation = pandadoc_api::operations::by_fn_name(info.operation_id)
+                    .map_or(info.operation_id, |op| op.id),
+                ?status,
+                "response"
+            );
             result
         })
     }
@@ -106,7 +132,11 @@ async fn keep_error_body(mut response: reqwest::Response) -> reqwest::Result<req
         }
     }
     body.truncate(ERROR_BODY_LIMIT);
-    let _ = EXCHANGE.try_with(|slot| slot.borrow_mut().body = Some(body.clone()));
+    let _ = EXCHANGE.try_with(|slot| {
+        if let Some(error) = &mut slot.borrow_mut().error {
+            error.body = Some(body.clone());
+        }
+    });
     let mut rebuilt = http::Response::builder()
         .status(response.status())
         .version(response.version())

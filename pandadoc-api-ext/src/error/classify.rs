@@ -95,6 +95,8 @@ pub(crate) async fn classify<E: Serialize>(
     exchange: &Exchange,
 ) -> Error {
     use pandadoc_api::Error as Raw;
+    let no_headers = HeaderMap::new();
+    let headers = exchange.headers().unwrap_or(&no_headers);
     match error {
         Raw::InvalidRequest(message) => Error::invalid_input(message),
         Raw::InvalidUpgrade(e) => Error::from_reqwest(e),
@@ -104,7 +106,7 @@ pub(crate) async fn classify<E: Serialize>(
             let err = Error::from_reqwest(e);
             match exchange.status {
                 Some(status) if !status.is_success() => {
-                    Error::from_response(status, &exchange.headers, b"", Snippet::Omit)
+                    Error::from_response(status, headers, b"", Snippet::Omit)
                         .with_message(err.message().to_string())
                         .caused_as(&err)
                 }
@@ -115,8 +117,8 @@ pub(crate) async fn classify<E: Serialize>(
             let (status, headers) = (value.status(), value.headers().clone());
             // The body as received keeps what the release does not declare; the typed value
             // re-serialized is the fallback (the transport did not record this exchange).
-            let body = match &exchange.body {
-                Some(body) => body.clone(),
+            let body = match exchange.body() {
+                Some(body) => body.to_vec(),
                 None => serde_json::to_vec(&value.into_inner()).unwrap_or_default(),
             };
             Error::from_response(status, &headers, &body, Snippet::Omit)
@@ -128,19 +130,17 @@ pub(crate) async fn classify<E: Serialize>(
             let message = format!("the response body does not match the spec{at}: {decode_error}");
             match exchange.status {
                 Some(status) if status.is_success() => {
-                    Error::from_response(status, &exchange.headers, &body, Snippet::Keep)
+                    Error::from_response(status, headers, &body, Snippet::Keep)
                         .with_message(message)
                 }
-                Some(status) => {
-                    Error::from_response(status, &exchange.headers, &body, Snippet::Keep)
-                }
+                Some(status) => Error::from_response(status, headers, &body, Snippet::Keep),
                 None => Error::new(ErrorKind::InvalidResponse, message),
             }
         }
         Raw::UnexpectedResponse(mut response) => {
             let (status, headers) = (response.status(), response.headers().clone());
-            let mut body = exchange.body.clone().unwrap_or_default();
-            while exchange.body.is_none() && body.len() < ERROR_BODY_LIMIT {
+            let mut body = exchange.body().map(<[u8]>::to_vec).unwrap_or_default();
+            while exchange.body().is_none() && body.len() < ERROR_BODY_LIMIT {
                 match response.chunk().await {
                     Ok(Some(chunk)) => body.extend_from_slice(&chunk),
                     _ => break,
