@@ -3,6 +3,8 @@
 //! `cargo bench -p pandadoc-api-ext --bench client` runs every case for three clients against a
 //! loopback HTTP/1.1 keep-alive server in this process that streams canned bytes:
 //! - **baseline**: plain reqwest + serde_json into hand-written structs, no retries, no hooks;
+//! - **keyed** (instruction counts only): the baseline sending the headers ext sends, an
+//!   `Authorization` API key (which the real API requires) and a `User-Agent`;
 //! - **raw**: the generated `pandadoc_api::Client`;
 //! - **ext**: `pandadoc_api_ext::Client` with an API key, default retries and tracing (no
 //!   subscriber), as a user would have it.
@@ -21,11 +23,17 @@ use chrono::{DateTime, Utc};
 use criterion::Criterion;
 use pandadoc_api_ext::{RetryPolicy, TimeRange};
 use serde::Deserialize;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use tokio::io::AsyncWriteExt;
+
+#[path = "../tests/common/loopback.rs"]
+mod loopback;
+use loopback::Loopback;
 
 const RECORD: &str = r#"{"phone_number":"+14155550123","status":"opt-out","opt_out_changed":"2025-01-28T12:00:00Z"}"#;
 const CLIENTS: [&str; 3] = ["baseline", "raw", "ext"];
+/// Clients `PANDADOC_BENCH_PROFILE` can name.
+const PROFILED: [&str; 4] = ["baseline", "keyed", "raw", "ext"];
+const KEY: &str = "bench-key-0123456789";
 
 // ---- the server -------------------------------------------------------------------------------
 
@@ -33,8 +41,6 @@ const CLIENTS: [&str; 3] = ["baseline", "raw", "ext"];
 /// streamed from one pre-rendered chunk so that even 1M records (about 94 MB) are not held in
 /// memory.
 async fn serve(records: usize) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
     let per_chunk = 512;
     let chunk: Arc<Vec<u8>> = Arc::new(format!("{RECORD},").repeat(per_chunk).into_bytes());
     let body_len = "{\"results\":[".len()
@@ -44,55 +50,31 @@ async fn serve(records: usize) -> String {
     let head: Arc<Vec<u8>> = Arc::new(
         format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {body_len}\r\n\r\n").into_bytes(),
     );
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut socket, _)) = listener.accept().await else {
-                return;
-            };
-            let _ = socket.set_nodelay(true);
-            let (chunk, head) = (chunk.clone(), head.clone());
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 8192];
-                let mut seen = Vec::new();
-                loop {
-                    // The end of the request head, scanning each byte once.
-                    let mut scanned = 0;
-                    let end = loop {
-                        if let Some(p) = seen[scanned..].windows(4).position(|w| w == b"\r\n\r\n") {
-                            break scanned + p + 4;
-                        }
-                        scanned = seen.len().saturating_sub(3);
-                        match socket.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => seen.extend_from_slice(&buf[..n]),
-                        }
-                    };
-                    seen.drain(..end);
-                    let mut out = Vec::with_capacity((head.len() + body_len).min(64 * 1024));
-                    out.extend_from_slice(&head);
-                    out.extend_from_slice(b"{\"results\":[");
-                    let mut left = records.saturating_sub(1);
-                    while left > 0 {
-                        let n = left.min(per_chunk);
-                        out.extend_from_slice(&chunk[..n * (RECORD.len() + 1)]);
-                        left -= n;
-                        if out.len() >= 64 * 1024 {
-                            if socket.write_all(&out).await.is_err() {
-                                return;
-                            }
-                            out.clear();
-                        }
-                    }
-                    out.extend_from_slice(RECORD.as_bytes());
-                    out.extend_from_slice(b"]}");
+    let server = Loopback::start(move |_, socket| {
+        let (chunk, head) = (chunk.clone(), head.clone());
+        Box::pin(async move {
+            let mut out = Vec::with_capacity((head.len() + body_len).min(64 * 1024));
+            out.extend_from_slice(&head);
+            out.extend_from_slice(b"{\"results\":[");
+            let mut left = records.saturating_sub(1);
+            while left > 0 {
+                let n = left.min(per_chunk);
+                out.extend_from_slice(&chunk[..n * (RECORD.len() + 1)]);
+                left -= n;
+                if out.len() >= 64 * 1024 {
                     if socket.write_all(&out).await.is_err() {
-                        return;
+                        return false;
                     }
+                    out.clear();
                 }
-            });
-        }
-    });
-    url
+            }
+            out.extend_from_slice(RECORD.as_bytes());
+            out.extend_from_slice(b"]}");
+            socket.write_all(&out).await.is_ok()
+        })
+    })
+    .await;
+    server.base_url
 }
 
 // ---- the three clients ------------------------------------------------------------------------
@@ -129,7 +111,7 @@ impl Clients {
             baseline: reqwest::Client::new(),
             raw: pandadoc_api::Client::new(base, pandadoc_api::Hooks::default()),
             ext: pandadoc_api_ext::Client::builder()
-                .api_key("bench-key-0123456789")
+                .api_key(KEY)
                 .base_url(base)
                 .retry(RetryPolicy::default())
                 .build()
@@ -146,6 +128,24 @@ impl Clients {
                 let url = format!("{}/public/v1/sms-opt-outs", self.base);
                 let query = [("timestamp_from", from), ("timestamp_to", to)];
                 let response = self.baseline.get(url).query(&query).send().await.unwrap();
+                let bytes = response.bytes().await.unwrap();
+                serde_json::from_slice::<Page>(&bytes)
+                    .unwrap()
+                    .results
+                    .len()
+            }
+            "keyed" => {
+                let url = format!("{}/public/v1/sms-opt-outs", self.base);
+                let query = [("timestamp_from", from), ("timestamp_to", to)];
+                let response = self
+                    .baseline
+                    .get(url)
+                    .query(&query)
+                    .header(reqwest::header::AUTHORIZATION, format!("API-Key {KEY}"))
+                    .header(reqwest::header::USER_AGENT, pandadoc_api_ext::USER_AGENT)
+                    .send()
+                    .await
+                    .unwrap();
                 let bytes = response.bytes().await.unwrap();
                 serde_json::from_slice::<Page>(&bytes)
                     .unwrap()
@@ -297,11 +297,16 @@ fn main() {
     // for a profiler
     // (`valgrind --tool=callgrind` counts instructions: repeatable, unlike wall time here).
     if let Ok(client) = std::env::var("PANDADOC_BENCH_PROFILE") {
-        let client: &'static str = CLIENTS
+        let client: &'static str = PROFILED
             .into_iter()
             .find(|c| *c == client)
-            .expect("baseline, raw or ext");
-        let rt = runtime();
+            .expect("baseline, keyed, raw or ext");
+        // One thread: the count does not depend on how two workers happened to share the
+        // work (with two, it varies by about 1% from run to run).
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         let clients = Arc::new(Clients::new(&rt.block_on(serve(1))));
         let n: usize = std::env::var("PANDADOC_BENCH_PROFILE_N")
             .ok()

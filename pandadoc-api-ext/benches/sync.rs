@@ -99,9 +99,7 @@ fn main() {
             String::from_utf8_lossy(&output.stderr)
         );
         let mut figures: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-        figures["requests"] = server
-            .requests
-            .load(std::sync::atomic::Ordering::SeqCst)
+        figures["requests"] = server.requests()
             .into();
         figures["changes_in_truth"] = 720_000.into();
         println!(

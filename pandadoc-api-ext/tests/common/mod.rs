@@ -1,15 +1,15 @@
-//! Test support: a scripted loopback HTTP/1.1 server (httpmock cannot answer a sequence) and
-//! a client for a mock base URL.
+//! Test support: a scripted server on the shared loopback server (httpmock cannot answer a
+//! sequence), the simulated endpoint, ledgers, and a client for a mock base URL.
 #![allow(dead_code)]
 
 pub mod ledgers;
+pub mod loopback;
 pub mod sim;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use loopback::{Loopback, write_answer};
+use tokio::io::AsyncWriteExt;
 
 pub const KEY: &str = "test-key-7f3a9c2e1b";
 
@@ -37,88 +37,46 @@ pub fn json(status: u16, body: serde_json::Value) -> Reply {
 /// records each request's head.
 pub struct Scripted {
     pub base_url: String,
-    hits: Arc<AtomicUsize>,
+    server: Loopback,
     pub heads: Arc<Mutex<Vec<String>>>,
 }
 
 impl Scripted {
     pub async fn start(replies: Vec<Reply>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base_url = format!("http://{}", listener.local_addr().unwrap());
-        let hits = Arc::new(AtomicUsize::new(0));
         let heads = Arc::new(Mutex::new(Vec::new()));
-        let (h, r) = (hits.clone(), heads.clone());
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut socket, _)) = listener.accept().await else {
-                    return;
-                };
-                let (hits, heads, replies) = (h.clone(), r.clone(), replies.clone());
-                tokio::spawn(async move {
-                    let mut buf = Vec::new();
-                    loop {
-                        let Some(head) = read_head(&mut socket, &mut buf).await else {
-                            return;
-                        };
-                        heads.lock().unwrap().push(head);
-                        let n = hits.fetch_add(1, Ordering::SeqCst);
-                        match &replies[n.min(replies.len() - 1)] {
-                            Reply::Drop => return,
-                            Reply::CutShort(status, body) => {
-                                let head = format!(
-                                    "HTTP/1.1 {status} Scripted\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-                                    body.len() + 100
-                                );
-                                let _ = socket.write_all(head.as_bytes()).await;
-                                return;
-                            }
-                            Reply::Http(status, headers, body) => {
-                                let mut head = format!(
-                                    "HTTP/1.1 {status} Scripted\r\ncontent-length: {}\r\n",
-                                    body.len()
-                                );
-                                for h in headers {
-                                    head.push_str(h);
-                                    head.push_str("\r\n");
-                                }
-                                head.push_str("\r\n");
-                                if socket.write_all(head.as_bytes()).await.is_err()
-                                    || socket.write_all(body.as_bytes()).await.is_err()
-                                {
-                                    return;
-                                }
-                            }
-                        }
+        let recorded = heads.clone();
+        let server = Loopback::start(move |request, socket| {
+            recorded.lock().unwrap().push(request.head);
+            let reply = replies[request.number.min(replies.len() - 1)].clone();
+            Box::pin(async move {
+                match reply {
+                    Reply::Drop => false,
+                    Reply::CutShort(status, body) => {
+                        let head = format!(
+                            "HTTP/1.1 {status} Scripted\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len() + 100
+                        );
+                        let _ = socket.write_all(head.as_bytes()).await;
+                        false
                     }
-                });
-            }
-        });
+                    Reply::Http(status, headers, body) => {
+                        let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+                        write_answer(socket, status, &headers, body.as_bytes()).await
+                    }
+                }
+            })
+        })
+        .await;
         Self {
-            base_url,
-            hits,
+            base_url: server.base_url.clone(),
+            server,
             heads,
         }
     }
 
     pub fn hits(&self) -> usize {
-        self.hits.load(Ordering::SeqCst)
+        self.server.requests()
     }
-}
-
-/// The next request head (up to the blank line) on `socket`; `buf` keeps what was read past
-/// it. `None` when the peer closed. Request bodies are not read (the client sends none here).
-pub async fn read_head(socket: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> Option<String> {
-    let mut chunk = [0u8; 4096];
-    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-        match socket.read(&mut chunk).await {
-            Ok(0) | Err(_) => return None,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-    let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
-    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-    buf.drain(..end);
-    Some(head)
 }
 
 /// The `pandadoc-opt-outs` program, with no environment but what a test gives it.

@@ -4,14 +4,13 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use pandadoc_api_ext::Clock;
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpListener;
 use tokio::sync::Notify;
+
+use super::loopback::{Loopback, write_answer};
 
 /// One change of the truth log.
 #[derive(Clone, Debug)]
@@ -87,8 +86,7 @@ pub enum Fault {
 
 pub struct Server {
     pub base_url: String,
-    /// Requests received.
-    pub requests: Arc<AtomicUsize>,
+    server: Loopback,
     /// Notified when request number `crash_at` arrives (the test then drops the sync).
     pub crash: Arc<Notify>,
     pub crash_at: Arc<Mutex<Option<usize>>>,
@@ -98,6 +96,13 @@ pub struct Server {
     pub windows: Arc<Mutex<Vec<Window>>>,
     /// Every request answered (or dropped), in the order they arrived.
     pub served: Arc<Mutex<Vec<Served>>>,
+}
+
+impl Server {
+    /// Requests received.
+    pub fn requests(&self) -> usize {
+        self.server.requests()
+    }
 }
 
 /// A request's `timestamp_from` and `timestamp_to`.
@@ -159,99 +164,87 @@ pub async fn start_server(
     clock: Arc<dyn Clock>,
     faults: Arc<Vec<Fault>>,
 ) -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base_url = format!("http://{}", listener.local_addr().unwrap());
-    let requests = Arc::new(AtomicUsize::new(0));
     let crash = Arc::new(Notify::new());
     let crash_at = Arc::new(Mutex::new(None));
     let hang_at = Arc::new(Mutex::new(None));
     let windows = Arc::new(Mutex::new(Vec::new()));
     let served = Arc::new(Mutex::new(Vec::new()));
-    let (r, n, at, hang, w, sv) = (
-        requests.clone(),
+    let (n, at, hang, w, sv) = (
         crash.clone(),
         crash_at.clone(),
         hang_at.clone(),
         windows.clone(),
         served.clone(),
     );
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut socket, _)) = listener.accept().await else {
-                return;
+    let server = Loopback::start(move |request, socket| {
+        let (log, clock, faults, crash, crash_at, hang_at, windows, served) = (
+            log.clone(),
+            clock.clone(),
+            faults.clone(),
+            n.clone(),
+            at.clone(),
+            hang.clone(),
+            w.clone(),
+            sv.clone(),
+        );
+        Box::pin(async move {
+            let start = std::time::Instant::now();
+            let number = request.number;
+            if *crash_at.lock().unwrap() == Some(number) {
+                crash.notify_one();
+            }
+            if *hang_at.lock().unwrap() == Some(number) {
+                crash.notify_one();
+                std::future::pending::<()>().await;
+            }
+            let target = request.target();
+            let (path, query) = target.split_once('?').unwrap_or((target, ""));
+            let record = |served: &Mutex<Vec<Served>>| {
+                served.lock().unwrap().push(Served {
+                    path: path.to_string(),
+                    start,
+                    end: std::time::Instant::now(),
+                })
             };
-            let (log, clock, faults, requests, crash, crash_at, hang_at, windows, served) = (
-                log.clone(),
-                clock.clone(),
-                faults.clone(),
-                r.clone(),
-                n.clone(),
-                at.clone(),
-                hang.clone(),
-                w.clone(),
-                sv.clone(),
-            );
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                loop {
-                    let Some(head) = super::read_head(&mut socket, &mut buf).await else {
-                        return;
-                    };
-                    let start = std::time::Instant::now();
-                    let number = requests.fetch_add(1, Ordering::SeqCst);
-                    if *crash_at.lock().unwrap() == Some(number) {
-                        crash.notify_one();
-                    }
-                    if *hang_at.lock().unwrap() == Some(number) {
-                        crash.notify_one();
-                        std::future::pending::<()>().await;
-                    }
-                    let target = head.split_whitespace().nth(1).unwrap_or("").to_string();
-                    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-                    let record = |served: &Mutex<Vec<Served>>| {
-                        served.lock().unwrap().push(Served {
-                            path: path.to_string(),
-                            start,
-                            end: std::time::Instant::now(),
-                        })
-                    };
-                    let (status, body) = match faults.get(number).copied().unwrap_or(Fault::None) {
-                        Fault::Reset => return record(&served),
-                        Fault::Throttle => (
-                            429,
-                            r#"{"type":"throttled","detail":"Request was throttled. Expected available in 0 seconds."}"#
-                                .to_string(),
-                        ),
-                        Fault::Unavailable => (503, "<html>busy</html>".to_string()),
-                        Fault::None => {
-                            match (
-                                query_time(query, "timestamp_from"),
-                                query_time(query, "timestamp_to"),
-                            ) {
-                                (Some(from), Some(to)) => {
-                                    windows.lock().unwrap().push((from, to));
-                                    (200, answer(&log, clock.now(), from, to))
-                                }
-                                _ => (400, r#"{"type":"request_error","detail":"both ends"}"#.into()),
-                            }
-                        }
-                    };
-                    let reply = format!(
-                        "HTTP/1.1 {status} Sim\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let written = socket.write_all(reply.as_bytes()).await;
+            let (status, body) = match faults.get(number).copied().unwrap_or(Fault::None) {
+                Fault::Reset => {
                     record(&served);
-                    if written.is_err() {
-                        return;
+                    return false;
+                }
+                Fault::Throttle => (
+                    429,
+                    r#"{"type":"throttled","detail":"Request was throttled. Expected available in 0 seconds."}"#
+                        .to_string(),
+                ),
+                Fault::Unavailable => (503, "<html>busy</html>".to_string()),
+                Fault::None => {
+                    match (
+                        query_time(query, "timestamp_from"),
+                        query_time(query, "timestamp_to"),
+                    ) {
+                        (Some(from), Some(to)) => {
+                            windows.lock().unwrap().push((from, to));
+                            (200, answer(&log, clock.now(), from, to))
+                        }
+                        _ => (400, r#"{"type":"request_error","detail":"both ends"}"#.into()),
                     }
                 }
-            });
-        }
-    });
+            };
+            let written = write_answer(
+                socket,
+                status,
+                &["content-type: application/json"],
+                body.as_bytes(),
+            )
+            .await;
+            record(&served);
+            written
+        })
+    })
+    .await;
     Server {
-        base_url,
-        requests,
+        base_url: server.base_url.clone(),
+        server,
         crash,
         crash_at,
         hang_at,

@@ -161,11 +161,7 @@ async fn a_corrupt_state_file_exits_2_names_the_file_and_is_left_alone() {
         std::fs::read_to_string(&state).unwrap(),
         "{\"watermark\": 12"
     );
-    assert_eq!(
-        server.requests.load(std::sync::atomic::Ordering::SeqCst),
-        0,
-        "nothing sent"
-    );
+    assert_eq!(server.requests(), 0, "nothing sent");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -356,7 +352,7 @@ async fn sqlite_ledger_sync_check_export_and_status() {
         assert_eq!(out.status.code(), Some(2), "{bad}");
         assert!(text(out.stderr).starts_with("error[invalid_input]: "));
     }
-    assert_eq!(server.requests.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(server.requests(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

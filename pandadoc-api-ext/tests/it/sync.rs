@@ -10,7 +10,6 @@
 use crate::common;
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -88,7 +87,7 @@ async fn simulate(seed: u64, faults: Vec<Fault>, crashes: Vec<usize>, steps: Vec
         clock.advance(TimeDelta::minutes(steps.next().unwrap_or(60)).min(end - clock.now()));
         loop {
             // A crash point still ahead of the server's request count.
-            let done = server.requests.load(Ordering::SeqCst);
+            let done = server.requests();
             while crashes.peek().is_some_and(|&c| c < done) {
                 crashes.next();
             }
@@ -304,7 +303,7 @@ async fn a_rate_limit_spaces_the_requests_of_a_catch_up() {
         .await
         .unwrap();
     assert_eq!(windows, 5);
-    assert_eq!(server.requests.load(Ordering::SeqCst), 5);
+    assert_eq!(server.requests(), 5);
     assert!(
         started.elapsed() >= Duration::from_millis(400),
         "paced: {:?}",
@@ -347,11 +346,11 @@ async fn every_request_window_is_at_most_max_window_overlap_included() {
         t0(),
         options.overlap(max_window),
     );
-    let sent = server.requests.load(Ordering::SeqCst);
+    let sent = server.requests();
     let err = stuck
         .step(async |_| Ok::<(), std::convert::Infallible>(()))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("max_window"), "{err}");
-    assert_eq!(server.requests.load(Ordering::SeqCst), sent, "nothing sent");
+    assert_eq!(server.requests(), sent, "nothing sent");
 }
