@@ -125,13 +125,7 @@ impl pandadoc_api::Transport for AuthTransport {
 /// the status is already recorded.
 async fn keep_error_body(mut response: reqwest::Response) -> reqwest::Result<reqwest::Response> {
     let mut body = Vec::new();
-    while body.len() < ERROR_BODY_LIMIT {
-        match response.chunk().await? {
-            Some(chunk) => body.extend_from_slice(&chunk),
-            None => break,
-        }
-    }
-    body.truncate(ERROR_BODY_LIMIT);
+    read_error_body(&mut response, &mut body).await?;
     let _ = EXCHANGE.try_with(|slot| {
         if let Some(error) = &mut slot.borrow_mut().error {
             error.body = Some(body.clone());
@@ -145,4 +139,20 @@ async fn keep_error_body(mut response: reqwest::Response) -> reqwest::Result<req
         .expect("a status, version and URL taken from a response are valid");
     *rebuilt.headers_mut() = std::mem::take(response.headers_mut());
     Ok(reqwest::Response::from(rebuilt))
+}
+
+/// Appends `response`'s body to `body`, up to [`ERROR_BODY_LIMIT`] bytes in all; on a read
+/// error what arrived before it stays in `body`.
+pub(crate) async fn read_error_body(
+    response: &mut reqwest::Response,
+    body: &mut Vec<u8>,
+) -> reqwest::Result<()> {
+    while body.len() < ERROR_BODY_LIMIT {
+        match response.chunk().await? {
+            Some(chunk) => body.extend_from_slice(&chunk),
+            None => break,
+        }
+    }
+    body.truncate(ERROR_BODY_LIMIT);
+    Ok(())
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Detail, Error, ErrorKind, SNIPPET_LIMIT};
-use crate::transport::{ERROR_BODY_LIMIT, Exchange};
+use crate::transport::{Exchange, read_error_body};
 
 /// Whether an error keeps a snippet of the body: yes for a body that is not the documented
 /// one (a reader needs to see it), no for a documented error body (its fields are kept).
@@ -139,13 +139,16 @@ pub(crate) async fn classify<E: Serialize>(
         }
         Raw::UnexpectedResponse(mut response) => {
             let (status, headers) = (response.status(), response.headers().clone());
-            let mut body = exchange.body().map(<[u8]>::to_vec).unwrap_or_default();
-            while exchange.body().is_none() && body.len() < ERROR_BODY_LIMIT {
-                match response.chunk().await {
-                    Ok(Some(chunk)) => body.extend_from_slice(&chunk),
-                    _ => break,
+            // Error bodies were read by the transport; any other (an undocumented success
+            // status) is read here, as far as it arrives.
+            let body = match exchange.body() {
+                Some(body) => body.to_vec(),
+                None => {
+                    let mut body = Vec::new();
+                    let _ = read_error_body(&mut response, &mut body).await;
+                    body
                 }
-            }
+            };
             Error::from_response(status, &headers, &body, Snippet::Keep)
         }
         Raw::Custom(message) => Error::new(ErrorKind::Network, message),
