@@ -1,22 +1,13 @@
 //! `cargo xtask`: the workspace's generator. `cargo xtask --help` lists the commands;
 //! `cargo xtask <command> --help` explains one.
 
-mod build_cost;
-mod bump;
-mod corpus;
-mod dependencies;
-mod features;
-mod forms;
-mod fragment;
-mod generate;
-mod harness;
+mod codegen;
+mod commands;
 mod normalize;
-mod progenitor_output;
-mod soak;
-mod unions;
-mod vendored;
+mod paths;
+mod spec_diff;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -109,18 +100,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// The cargo that runs the xtask (`$CARGO`), else `cargo` from `PATH`.
-fn cargo_path() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace")
-        .to_path_buf()
-}
-
 fn success(ok: bool) -> ExitCode {
     if ok {
         ExitCode::SUCCESS
@@ -130,7 +109,9 @@ fn success(ok: bool) -> ExitCode {
 }
 
 fn run(command: Command) -> Result<ExitCode> {
-    let root = workspace_root();
+    use codegen::generate;
+    use commands::{build_cost, bump, corpus, cut, soak};
+    let root = paths::workspace_root();
     match command {
         Command::Generate {
             check,
@@ -150,20 +131,20 @@ fn run(command: Command) -> Result<ExitCode> {
                 );
                 Ok(ExitCode::SUCCESS)
             }
-            _ => vendored::workspace_generate(&root, check, !no_verify),
+            _ => commands::generate::workspace_generate(&root, check, !no_verify),
         },
         Command::Bump { path, no_verify } => {
-            let (report, report_path) = vendored::bump_workspace(&root, &path)?;
+            let (report, report_path) = bump::bump_workspace(&root, &path)?;
             println!("{report}");
             println!("report written to {}", report_path.display());
             if !no_verify {
-                vendored::verify_compiles(&root)?;
+                commands::generate::verify_compiles(&root)?;
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Cut { full, ids } => {
             let spec = generate::load(&full)?;
-            let cut = fragment::cut(&spec.json, &ids)?;
+            let cut = cut::cut(&spec.json, &ids)?;
             println!("{}", serde_json::to_string_pretty(&cut)?);
             Ok(ExitCode::SUCCESS)
         }

@@ -42,7 +42,7 @@ pub const FORM_EXTENSION: &str = "x-multipart-form";
 /// becomes `pandadoc_api::FilePart` (typify's `x-rust-type`); the other properties keep their
 /// schemas, so typify types them as it types JSON. (A multipart body that is no object gets
 /// `x-multipart-form: null`: no form, but still labelled multipart when sent.) The generator then makes the form convertible
-/// to the request body ([`crate::forms`]); [`one_request_media_type`] still turns the media
+/// to the request body ([`crate::codegen::forms`]); [`one_request_media_type`] still turns the media
 /// type into raw bytes, for which the client's `pre` hook restores the multipart label.
 pub fn multipart_forms(spec: &mut Value) {
     let components = components_of(spec);

@@ -87,9 +87,9 @@ fn render_fixture(spec: &Value) -> String {
         std::thread::current().id()
     ));
     std::fs::write(&path, spec.to_string()).unwrap();
-    let loaded = crate::generate::load(&path).unwrap();
+    let loaded = crate::codegen::generate::load(&path).unwrap();
     let _ = std::fs::remove_file(&path);
-    crate::generate::render(&loaded, "spec.json")
+    crate::codegen::generate::render(&loaded, "spec.json")
         .unwrap()
         .client
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::generate::{self, Drift};
+use crate::codegen::generate::{self, Drift};
 
 /// The xtask's own fixture spec. Tests of the xtask never read facts of the vendored spec: a
 /// bump to any release must leave them green.
@@ -22,13 +22,13 @@ fn fixture() -> Value {
 /// raw client's manifest and changelog beside it, as `generate` and `bump` update them).
 fn scratch_workspace() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let root = crate::workspace_root();
+    let root = crate::paths::workspace_root();
     for (from, to) in [
         (std::path::PathBuf::from(FIXTURE), generate::VENDORED_SPEC),
         (root.join(generate::MANIFEST), generate::MANIFEST),
         (
-            root.join(crate::vendored::CHANGELOG),
-            crate::vendored::CHANGELOG,
+            root.join(crate::commands::bump::CHANGELOG),
+            crate::commands::bump::CHANGELOG,
         ),
     ] {
         let to = dir.path().join(to);
@@ -39,17 +39,20 @@ fn scratch_workspace() -> tempfile::TempDir {
     std::fs::create_dir_all(dir.path().join("tests/src")).unwrap();
     let spec = generate::load(&dir.path().join(generate::VENDORED_SPEC)).unwrap();
     let code = generate::render(&spec, generate::VENDORED_SPEC).unwrap();
-    crate::vendored::write_generated(dir.path(), &code).unwrap();
+    crate::commands::generate::write_generated(dir.path(), &code).unwrap();
     dir
 }
 
 fn drift_of(root: &Path) -> Drift {
-    crate::vendored::workspace_drift(root).unwrap().2
+    crate::commands::generate::workspace_drift(root).unwrap().2
 }
 
 #[test]
 fn check_passes_on_the_committed_file() {
-    assert!(matches!(drift_of(&crate::workspace_root()), Drift::Same));
+    assert!(matches!(
+        drift_of(&crate::paths::workspace_root()),
+        Drift::Same
+    ));
     assert!(matches!(drift_of(scratch_workspace().path()), Drift::Same));
 }
 
@@ -88,7 +91,9 @@ fn check_fails_when_the_manifest_lacks_a_dependency_the_code_uses() {
     spec["components"]["schemas"]["WidgetList"]["properties"]["owner"] =
         json!({ "type": "string", "format": "uuid" });
     std::fs::write(&spec_path, serde_json::to_string_pretty(&spec).unwrap()).unwrap();
-    let code = crate::vendored::workspace_drift(dir.path()).unwrap().1;
+    let code = crate::commands::generate::workspace_drift(dir.path())
+        .unwrap()
+        .1;
     std::fs::write(dir.path().join(generate::GENERATED_FILE), &code.client).unwrap();
     std::fs::write(dir.path().join(generate::HARNESS_FILE), &code.harness).unwrap();
     let Drift::Differs(note) = drift_of(dir.path()) else {
@@ -98,7 +103,7 @@ fn check_fails_when_the_manifest_lacks_a_dependency_the_code_uses() {
         note.contains(generate::MANIFEST) && note.contains("uuid"),
         "{note}"
     );
-    crate::vendored::write_generated(dir.path(), &code).unwrap();
+    crate::commands::generate::write_generated(dir.path(), &code).unwrap();
     assert!(matches!(drift_of(dir.path()), Drift::Same));
     let manifest = std::fs::read_to_string(dir.path().join(generate::MANIFEST)).unwrap();
     assert!(
@@ -137,7 +142,7 @@ fn check_fails_after_any_change_to_the_spec() {
 
 #[test]
 fn output_is_deterministic() {
-    let root = crate::workspace_root();
+    let root = crate::paths::workspace_root();
     for path in [root.join(generate::VENDORED_SPEC), FIXTURE.into()] {
         let spec = generate::load(&path).unwrap();
         let a = generate::render(&spec, generate::VENDORED_SPEC).unwrap();
@@ -219,7 +224,7 @@ fn bumped_spec() -> Value {
 #[test]
 fn the_change_report_lists_each_change_marked_breaking_or_not() {
     let (old, new) = (fixture(), bumped_spec());
-    let changes = crate::bump::changes(&old, &new);
+    let changes = crate::spec_diff::changes(&old, &new);
     let lines: Vec<(bool, &str)> = changes
         .iter()
         .map(|c| (c.breaking, c.what.as_str()))
@@ -250,7 +255,7 @@ fn the_change_report_lists_each_change_marked_breaking_or_not() {
             "missing {what:?} in {lines:#?}"
         );
     }
-    let report = crate::bump::report(&old, &new, &changes);
+    let report = crate::spec_diff::report(&old, &new, &changes);
     assert!(
         report.starts_with("## Widgets API 1.0.0 → 1.1.0"),
         "{report}"
@@ -268,7 +273,8 @@ fn bump_replaces_the_spec_byte_for_byte_regenerates_and_writes_the_report() {
     let new_path = dir.path().join("new.json");
     let text = serde_json::to_string_pretty(&bumped_spec()).unwrap() + "\n";
     std::fs::write(&new_path, &text).unwrap();
-    let (report, report_path) = crate::vendored::bump_workspace(dir.path(), &new_path).unwrap();
+    let (report, report_path) =
+        crate::commands::bump::bump_workspace(dir.path(), &new_path).unwrap();
     assert_eq!(
         std::fs::read(dir.path().join(generate::VENDORED_SPEC)).unwrap(),
         text.as_bytes()
@@ -286,7 +292,8 @@ fn bump_replaces_the_spec_byte_for_byte_regenerates_and_writes_the_report() {
         "{}",
         report_path.display()
     );
-    let changelog = std::fs::read_to_string(dir.path().join(crate::vendored::CHANGELOG)).unwrap();
+    let changelog =
+        std::fs::read_to_string(dir.path().join(crate::commands::bump::CHANGELOG)).unwrap();
     let at = changelog
         .find(&report)
         .expect("the report is in the changelog");
@@ -310,7 +317,7 @@ fn a_bad_spec_bumps_nothing() {
         "{\"openapi\": \"3.1.0\", \"info\": {\"title\": \"t\", \"version\": \"9\"}}",
     )
     .unwrap();
-    let err = crate::vendored::bump_workspace(dir.path(), &bad)
+    let err = crate::commands::bump::bump_workspace(dir.path(), &bad)
         .unwrap_err()
         .to_string();
     assert!(err.contains("not an OpenAPI 3.0.x document"), "{err}");

@@ -35,18 +35,10 @@ pub struct Options {
     pub reports: bool,
 }
 
-/// Where the published releases are: `$PANDADOC_SHARED_SPECS`, else `../shared/specs` beside
-/// the workspace (a workspace copy under `target/` is told where by the variable).
-pub fn shared_specs(root: &Path) -> PathBuf {
-    std::env::var_os(SHARED_SPECS_VAR).map_or_else(|| root.join("../shared/specs"), PathBuf::from)
-}
-
-/// The variable [`shared_specs`] reads.
-pub const SHARED_SPECS_VAR: &str = "PANDADOC_SHARED_SPECS";
-
-/// The default corpus: the full releases in the shared specs and their `releases/`.
+/// The default corpus: the full releases in [the published releases'
+/// folder](crate::paths::shared_specs) and its `releases/`.
 pub fn default_inputs(root: &Path) -> Vec<PathBuf> {
-    let shared = shared_specs(root);
+    let shared = crate::paths::shared_specs(root);
     vec![shared.clone(), shared.join("releases")]
 }
 
@@ -92,8 +84,12 @@ pub fn corpus(root: &Path, options: &Options) -> Result<bool> {
         let chosen = select(&all, options.only.as_deref())?;
         return reports(&chosen);
     }
+    let ids = if options.fragments {
+        workspace::vendored_operation_ids(root)?
+    } else {
+        Vec::new()
+    };
     let candidates: Vec<Release> = if options.fragments {
-        let ids = workspace::vendored_operation_ids(root)?;
         all.into_iter()
             .filter(|r| ids.iter().all(|id| r.operation_ids.contains(id)))
             .collect()
@@ -123,7 +119,7 @@ pub fn corpus(root: &Path, options: &Options) -> Result<bool> {
         eprintln!("[{}/{}] {} ...", i + 1, chosen.len(), release.version);
         let begun = Instant::now();
         let outcome = if options.fragments {
-            workspace::fragment(root, release, options.check_only)
+            workspace::fragment(root, release, &ids, options.check_only)
         } else {
             workspace::release(root, release, options.check_only)
         };
@@ -159,15 +155,15 @@ fn reports(chosen: &[&Release]) -> Result<bool> {
         bail!("--reports needs at least two releases");
     }
     for step in chosen.windows(2) {
-        println!("{}\n", step_report(step[0], step[1])?.trim_end());
+        println!("{}\n", step_report(step[0], step[1]).trim_end());
     }
     println!("corpus: {} reports", chosen.len() - 1);
     Ok(true)
 }
 
 /// The bump report from `old` to `new`, as `cargo xtask bump` writes it.
-pub fn step_report(old: &Release, new: &Release) -> Result<String> {
-    let (old, new) = (old.load()?, new.load()?);
-    let changes = crate::bump::changes(&old.json, &new.json);
-    Ok(crate::bump::report(&old.json, &new.json, &changes))
+pub fn step_report(old: &Release, new: &Release) -> String {
+    let (old, new) = (&old.spec.json, &new.spec.json);
+    let changes = crate::spec_diff::changes(old, new);
+    crate::spec_diff::report(old, new, &changes)
 }

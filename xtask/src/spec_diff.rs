@@ -1,4 +1,5 @@
-//! `cargo xtask bump PATH`: vendor a new spec release and report what changed for a client user.
+//! What changed between two specs, for a client user: the report `cargo xtask bump` writes and
+//! `cargo xtask corpus --reports` prints.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;

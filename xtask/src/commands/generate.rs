@@ -1,13 +1,13 @@
-//! The workflows on this workspace's vendored spec: `generate` (write or `--check`), `bump`
-//! (vendor a new spec, regenerate, report), and the compile check both end with.
+//! `cargo xtask generate`: the vendored spec into `pandadoc-api` (write, or `--check`), and the
+//! compile check that `generate` and `bump` end with.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 
-use crate::generate::Generated;
-use crate::{bump, features, generate};
+use crate::codegen::features;
+use crate::codegen::generate::{self, Generated};
 
 /// What the vendored spec under `root` produces, and how the committed generated file and
 /// manifest differ from it.
@@ -130,7 +130,7 @@ pub fn verify_compiles(root: &Path) -> Result<()> {
 }
 
 fn check_once(root: &Path, features: &str) -> Result<()> {
-    let output = std::process::Command::new(crate::cargo_path())
+    let output = std::process::Command::new(crate::paths::cargo_path())
         .args([
             "check",
             "-p",
@@ -154,47 +154,4 @@ fn check_once(root: &Path, features: &str) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// The raw client's changelog, to which `bump` adds each report.
-pub const CHANGELOG: &str = "pandadoc-api/CHANGELOG.md";
-
-/// Puts `entry` (a `## ...` section) first among the changelog's sections, under its title.
-pub fn add_to_changelog(path: &Path, entry: &str) -> Result<()> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|_| "# Changelog\n\n".into());
-    let at = text.find("\n## ").map_or(text.len(), |i| i + 1);
-    let mut updated = text[..at].to_string();
-    if !updated.ends_with("\n\n") {
-        updated.push('\n');
-    }
-    updated.push_str(entry.trim_end());
-    updated.push_str("\n\n");
-    updated.push_str(&text[at..]);
-    std::fs::write(path, updated).with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// Replaces the vendored spec under `root` with `path` (byte for byte), regenerates, and writes
-/// the change report to `target/spec-bump/<old>-to-<new>.md` and to the top of
-/// `pandadoc-api/CHANGELOG.md`. Nothing is replaced unless the new spec loads and generates.
-pub fn bump_workspace(root: &Path, path: &Path) -> Result<(String, PathBuf)> {
-    let new = generate::load(path)?;
-    let vendored = root.join(generate::VENDORED_SPEC);
-    let old = generate::load(&vendored)?;
-    let code = generate::render(&new, generate::VENDORED_SPEC)?;
-    let changes = bump::changes(&old.json, &new.json);
-    let report = bump::report(&old.json, &new.json, &changes);
-    std::fs::copy(path, &vendored)
-        .with_context(|| format!("cannot replace {}", vendored.display()))?;
-    write_generated(root, &code)?;
-    add_to_changelog(&root.join(CHANGELOG), &report)?;
-    let dir = root.join("target/spec-bump");
-    std::fs::create_dir_all(&dir)?;
-    let file = |v: &str| v.replace(|c: char| !c.is_ascii_alphanumeric() && c != '.', "_");
-    let report_path = dir.join(format!(
-        "{}-to-{}.md",
-        file(&old.version),
-        file(&new.version)
-    ));
-    std::fs::write(&report_path, &report)?;
-    Ok((report, report_path))
 }

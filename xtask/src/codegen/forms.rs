@@ -34,7 +34,7 @@ pub fn multipart_operations(spec: &Value) -> Vec<(String, Option<String>)> {
 pub fn forms(spec: &Value, client: &syn::File) -> Result<TokenStream> {
     let ops = multipart_operations(spec);
     let ids = ops.iter().map(|(id, _)| id);
-    let types = crate::progenitor_output::module_items(client, "types")?;
+    let types = crate::codegen::progenitor_output::module_items(client, "types")?;
     let mut impls = Vec::new();
     for form in ops.iter().filter_map(|(_, f)| f.as_deref()) {
         let ident = format_ident!("{form}");

@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 
 /// The plain stack: what pandadoc-api-ext stands on, with the workspace's features.
 fn plain() -> Result<String> {
-    crate::dependencies::lines(&["reqwest", "serde", "chrono", "tokio"])
+    crate::codegen::dependencies::lines(&["reqwest", "serde", "chrono", "tokio"])
 }
 
 fn build_cold(root: &Path, name: &str, dependencies: &str) -> Result<Duration> {
@@ -30,7 +30,7 @@ fn build_cold(root: &Path, name: &str, dependencies: &str) -> Result<Duration> {
     std::fs::write(dir.join("src/main.rs"), "fn main() {}\n")?;
     std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock"))?;
     // Resolve and download first, so that only compiling is timed.
-    let fetch = Command::new(crate::cargo_path())
+    let fetch = Command::new(crate::paths::cargo_path())
         .arg("fetch")
         .current_dir(&dir)
         .status()
@@ -39,7 +39,7 @@ fn build_cold(root: &Path, name: &str, dependencies: &str) -> Result<Duration> {
         bail!("cargo fetch failed for {name}");
     }
     let started = Instant::now();
-    let status = Command::new(crate::cargo_path())
+    let status = Command::new(crate::paths::cargo_path())
         .args(["build", "--quiet"])
         .current_dir(&dir)
         .env("CARGO_TARGET_DIR", dir.join("target"))

@@ -12,7 +12,7 @@ use crate::normalize::UNIONS_EXTENSION;
 /// The `unions` module for `spec` (normalized); `client` is progenitor's output, whose `types`
 /// must hold every branch.
 pub fn unions(spec: &Value, client: &syn::File) -> Result<TokenStream> {
-    let types: Vec<String> = crate::progenitor_output::module_items(client, "types")?
+    let types: Vec<String> = crate::codegen::progenitor_output::module_items(client, "types")?
         .iter()
         .filter_map(|item| match item {
             syn::Item::Struct(s) => Some(s.ident.to_string()),

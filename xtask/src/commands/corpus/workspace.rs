@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 use anyhow::{Context, Result, anyhow, bail};
 
 use super::Release;
-use crate::generate::{self, Drift};
+use crate::codegen::generate::{self, Drift};
 
 /// Everything under `target/corpus/`; one target directory, so that what the runs share
 /// (dependencies, `pandadoc-api-ext`) is compiled once.
@@ -21,18 +21,18 @@ fn shared_target(root: &Path) -> PathBuf {
 /// The operations of the vendored spec: those a fragment bump cuts out of a release.
 pub fn vendored_operation_ids(root: &Path) -> Result<Vec<String>> {
     let vendored = generate::load(&root.join(generate::VENDORED_SPEC))?;
-    Ok(crate::fragment::operation_ids(&vendored.json))
+    Ok(crate::commands::cut::operation_ids(&vendored.json))
 }
 
 /// Generates `release` into the corpus workspace and type-checks it, or (not `check_only`)
 /// runs the contract suite on it. The checks the suite passed, as a number.
 pub fn release(root: &Path, release: &Release, check_only: bool) -> Result<String> {
     let ws = corpus_workspace(root)?;
-    let spec = release.load()?;
+    let spec = &release.spec;
     let code = without_panics("generate", || {
-        generate::render(&spec, &release.path.display().to_string())
+        generate::render(spec, &release.path.display().to_string())
     })?;
-    generate::write_crate(&spec, &ws.join("pandadoc-api"), &code.client, false)?;
+    generate::write_crate(spec, &ws.join("pandadoc-api"), &code.client, false)?;
     std::fs::write(ws.join(generate::HARNESS_FILE), &code.harness)?;
     if check_only {
         for features in ["--all-features", "--no-default-features"] {
@@ -75,17 +75,26 @@ pub fn release(root: &Path, release: &Release, check_only: bool) -> Result<Strin
 
 /// Bumps a copy of this workspace to the vendored operations cut out of `release`:
 /// `generate --check` must pass after it, then `cargo test --workspace` (`cargo check
-/// --workspace --all-targets` when `check_only`). The tests passed, as a number.
-pub fn fragment(root: &Path, release: &Release, check_only: bool) -> Result<String> {
+/// --workspace --all-targets` when `check_only`). `ids` are the vendored operations
+/// ([`vendored_operation_ids`]). The tests passed, as a number.
+pub fn fragment(
+    root: &Path,
+    release: &Release,
+    ids: &[String],
+    check_only: bool,
+) -> Result<String> {
     let ws = work(root).join("fragment-ws");
     sync_dir(root, &ws)?;
-    let spec = release.load()?;
-    let ids = vendored_operation_ids(root)?;
-    let cut = crate::fragment::cut(&spec.json, &ids)?;
+    let cut = crate::commands::cut::cut(&release.spec.json, ids)?;
     let fragment = work(root).join(format!("fragment-{}.json", release.version));
     std::fs::write(&fragment, serde_json::to_string_pretty(&cut)? + "\n")?;
-    without_panics("bump", || crate::vendored::bump_workspace(&ws, &fragment))?;
-    if !matches!(crate::vendored::workspace_drift(&ws)?.2, Drift::Same) {
+    without_panics("bump", || {
+        crate::commands::bump::bump_workspace(&ws, &fragment)
+    })?;
+    if !matches!(
+        crate::commands::generate::workspace_drift(&ws)?.2,
+        Drift::Same
+    ) {
         bail!("`generate --check` fails right after the bump");
     }
     if check_only {
@@ -98,12 +107,12 @@ pub fn fragment(root: &Path, release: &Release, check_only: bool) -> Result<Stri
         .context("compile")?;
         return Ok("—".into());
     }
-    let shared = std::path::absolute(super::shared_specs(root))?;
+    let shared = std::path::absolute(crate::paths::shared_specs(root))?;
     let out = cargo(
         &ws,
         root,
         &["test", "-q", "--workspace"],
-        &[(super::SHARED_SPECS_VAR, shared.as_os_str())],
+        &[(crate::paths::SHARED_SPECS_VAR, shared.as_os_str())],
     )
     .context("cargo test")?;
     let passed: u64 = String::from_utf8_lossy(&out.stdout)
@@ -134,7 +143,7 @@ fn cargo(
     args: &[&str],
     env: &[(&str, &std::ffi::OsStr)],
 ) -> Result<Output> {
-    let mut command = Command::new(crate::cargo_path());
+    let mut command = Command::new(crate::paths::cargo_path());
     command
         .args(args)
         .current_dir(ws)

@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use toml_edit::{DocumentMut, InlineTable, Item, Value};
 
 /// The workspace manifest, as this xtask was built with it.
-const WORKSPACE_MANIFEST: &str = include_str!("../../Cargo.toml");
+const WORKSPACE_MANIFEST: &str = include_str!("../../../Cargo.toml");
 
 /// `name = { version = ..., features = [...] }` as the workspace declares `name` (a `path` is
 /// left out), `optional` when asked.

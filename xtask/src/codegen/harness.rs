@@ -231,7 +231,7 @@ fn schema_expr(ty: &syn::Type) -> TokenStream {
 
 /// Pairs each operation of the spec with its client method, builder fields and types.
 fn operations(spec: &Value, client: &syn::File) -> Result<Vec<Op>> {
-    let builder_mod = crate::progenitor_output::module_items(client, "builder")?;
+    let builder_mod = crate::codegen::progenitor_output::module_items(client, "builder")?;
     let mut ops = Vec::new();
     for (path, item) in spec["paths"].as_object().into_iter().flatten() {
         for method in METHODS {

@@ -17,10 +17,10 @@ pub const HARNESS_FILE: &str = "tests/src/harness.rs";
 /// The raw client's manifest: its optional dependencies follow the generated code.
 pub const MANIFEST: &str = "pandadoc-api/Cargo.toml";
 /// The hand-written files of `pandadoc-api`, reused for standalone crates (`--out`).
-const LIB_RS: &str = include_str!("../../pandadoc-api/src/lib.rs");
-const TIMESTAMP_RS: &str = include_str!("../../pandadoc-api/src/timestamp.rs");
-const MULTIPART_RS: &str = include_str!("../../pandadoc-api/src/multipart.rs");
-const UNION_SUPPORT_RS: &str = include_str!("../../pandadoc-api/src/union_support.rs");
+const LIB_RS: &str = include_str!("../../../pandadoc-api/src/lib.rs");
+const TIMESTAMP_RS: &str = include_str!("../../../pandadoc-api/src/timestamp.rs");
+const MULTIPART_RS: &str = include_str!("../../../pandadoc-api/src/multipart.rs");
+const UNION_SUPPORT_RS: &str = include_str!("../../../pandadoc-api/src/union_support.rs");
 
 /// A loaded and checked OpenAPI document.
 pub struct Spec {
@@ -131,10 +131,10 @@ pub fn render(spec: &Spec, source: &str) -> Result<Generated> {
 
     let mut file: syn::File =
         syn::parse2(tokens).context("progenitor produced code that does not parse")?;
-    crate::features::schemars_behind_feature(&mut file.items);
-    let forms: syn::File = syn::parse2(crate::forms::forms(&json, &file)?)?;
-    let unions: syn::File = syn::parse2(crate::unions::unions(&json, &file)?)?;
-    let harness = crate::harness::harness(&json, &file)?;
+    crate::codegen::features::schemars_behind_feature(&mut file.items);
+    let forms: syn::File = syn::parse2(crate::codegen::forms::forms(&json, &file)?)?;
+    let unions: syn::File = syn::parse2(crate::codegen::union_enums::unions(&json, &file)?)?;
+    let harness = crate::codegen::harness::harness(&json, &file)?;
     let operations: syn::File = syn::parse2(harness.operations)?;
     let harness: syn::File = syn::parse2(harness.harness)?;
     file.items.extend(forms.items);
@@ -227,7 +227,7 @@ pub fn drift(path: &Path, expected: &str, max_lines: usize) -> Drift {
 /// `standalone` crate is a workspace of its own; otherwise it joins the enclosing one.
 /// The dependencies of a generated client, as the workspace declares them.
 fn dependencies() -> Result<String> {
-    use crate::dependencies::{line, lines};
+    use crate::codegen::dependencies::{line, lines};
     Ok(format!(
         "{}{}\n",
         lines(&[

@@ -12,7 +12,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 fn cargo() -> Command {
-    Command::new(crate::cargo_path())
+    Command::new(crate::paths::cargo_path())
 }
 
 /// Rebuilds the workspace in release mode from scratch, again and again, until `stop`.
