@@ -17,6 +17,13 @@ pub(crate) fn rank(status: &str) -> i16 {
     }
 }
 
+/// The ordering rule in SQL, for both backends: the end of the numbers' upsert (the table
+/// aliased `cur`). A stored change is replaced only where the new one's
+/// `(changed, rank, status)` is greater: the order of [`Row::key`].
+pub(crate) const NEWER_WINS: &str = "ON CONFLICT (phone) DO UPDATE SET status = excluded.status, \
+     rank = excluded.rank, changed = excluded.changed, recorded = excluded.recorded \
+     WHERE (excluded.changed, excluded.rank, excluded.status) > (cur.changed, cur.rank, cur.status)";
+
 /// One change as stored: canonical number, status text, its rank, and `opt_out_changed` in
 /// microseconds since the Unix epoch (PostgreSQL's resolution; the API sends seconds).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -18,15 +18,17 @@
 //!
 //! Backends, each behind a Cargo feature: `SqliteLedger` (feature `sqlite`: one file, one
 //! machine) and `PostgresLedger` (feature `postgres`: replicas, one of which polls at a time).
+//! `open` takes either by URL (`sqlite:PATH`, `postgres://...`, see `LedgerUrl`) and gives an
+//! `AnyLedger`, as the `pandadoc-opt-outs` program does.
 //!
 //! ```no_run
 //! # #[cfg(feature = "sqlite")]
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use pandadoc_api_ext::Client;
-//! use pandadoc_api_ext::ledger::{Ledger, LedgerOptions, SqliteLedger, Textability};
+//! use pandadoc_api_ext::ledger::{self, Ledger, LedgerOptions, Textability};
 //! use pandadoc_api_ext::sync::{OptOutSync, SyncOptions};
 //!
-//! let ledger = SqliteLedger::open("opt-outs.db", &LedgerOptions::default())?;
+//! let ledger = ledger::open("sqlite:opt-outs.db", &LedgerOptions::default()).await?;
 //! let start = chrono::Utc::now() - chrono::TimeDelta::days(30); // used only without a checkpoint
 //! let mut sync = OptOutSync::new(Client::from_env()?, ledger.clone(), start, SyncOptions::default());
 //! sync.catch_up_into_ledger(async |_batch| Ok::<(), std::io::Error>(())).await?;
@@ -42,10 +44,13 @@
 // Without a backend, the plumbing they share (batches, table names) has no user.
 #![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod any;
 mod batch;
 mod phone;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
@@ -55,9 +60,12 @@ use std::future::Future;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use any::{AnyLedger, LedgerUrl, open};
 pub use phone::canonical_phone;
 #[cfg(feature = "postgres")]
 pub use postgres::{LeaseHolder, PostgresLedger, PostgresOptions};
+pub use sql::SCHEMA_VERSION;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteLedger;
 
@@ -67,11 +75,8 @@ use crate::sync::{
     Checkpoint, CheckpointStore, OptOutSync, StoreError, SyncBatch, SyncError, WindowReport,
 };
 
-/// The schema version this program writes. A database at a newer version is refused
-/// ([`StoreError::SchemaTooNew`]), never written to.
-pub const SCHEMA_VERSION: i64 = 1;
-
-/// The latest status of one number.
+/// A number's status as the ledger holds it: its latest change (from [`Ledger::entry`]), or one
+/// change of its history (from [`Ledger::history`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LedgerEntry {
     /// The number, canonical E.164.
@@ -80,7 +85,7 @@ pub struct LedgerEntry {
     pub status: SmsOptOutStatus,
     /// When the status changed (PandaDoc's `opt_out_changed`).
     pub opt_out_changed: DateTime<Utc>,
-    /// When the ledger recorded this change.
+    /// When the ledger recorded this change (first received it).
     pub recorded: DateTime<Utc>,
 }
 
@@ -132,19 +137,6 @@ impl Textability {
             Some(e) => Self::OptedOut(e),
         }
     }
-}
-
-/// One change as the history recorded it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct HistoryEntry {
-    /// The number, canonical E.164.
-    pub phone_number: String,
-    /// The status it changed to.
-    pub status: SmsOptOutStatus,
-    /// When it changed.
-    pub opt_out_changed: DateTime<Utc>,
-    /// When the ledger first received it.
-    pub recorded: DateTime<Utc>,
 }
 
 /// What a ledger holds, in brief.
@@ -319,7 +311,7 @@ pub trait Ledger: CheckpointStore {
     fn history(
         &self,
         phone: &str,
-    ) -> impl Future<Output = Result<Vec<HistoryEntry>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<LedgerEntry>, StoreError>> + Send;
 
     /// The checkpoint, counts, and schema version.
     fn stats(&self) -> impl Future<Output = Result<LedgerStats, StoreError>> + Send;

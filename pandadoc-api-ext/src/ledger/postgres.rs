@@ -9,10 +9,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::Mutex;
 use tokio_postgres::{Client, Config, NoTls, Statement, config::SslMode};
 
-use super::batch::{Prepared, Row, prepare};
+use super::batch::{NEWER_WINS, Prepared, Row, prepare};
+use super::sql::{self, Dialect, Statements};
 use super::{
-    Applied, HistoryEntry, Ledger, LedgerEntry, LedgerOptions, LedgerStats, SCHEMA_VERSION, Tables,
-    Textability, canonical_phone,
+    Applied, Ledger, LedgerEntry, LedgerOptions, LedgerStats, Tables, Textability, canonical_phone,
 };
 use crate::SmsOptOutChange;
 use crate::sync::{Checkpoint, CheckpointStore, StoreError};
@@ -109,13 +109,19 @@ struct Writer {
     cas: Statement,
     history: Statement,
     numbers: Statement,
+    checkpoint: Statement,
 }
 
+/// The read statements, prepared once on the reading connection.
 struct ReadStatements {
     checkpoint: Statement,
     entry: Statement,
     textability: Statement,
     entries: Statement,
+    history_of: Statement,
+    count_by_status: Statement,
+    count_history: Statement,
+    schema_version: Statement,
 }
 
 impl fmt::Debug for PostgresLedger {
@@ -145,6 +151,18 @@ fn location(config: &Config) -> String {
         hosts.join(","),
         config.get_dbname().unwrap_or("")
     )
+}
+
+/// The URL's connection settings; a malformed URL is invalid input.
+fn parse(url: &str) -> Result<Config, StoreError> {
+    url.parse().map_err(|e| StoreError::InvalidInput {
+        message: format!("not a PostgreSQL URL (postgres://user@host:port/dbname): {e}"),
+    })
+}
+
+/// Where `url` points, without its password ([`LedgerUrl`](super::LedgerUrl)'s display).
+pub(crate) fn location_of(url: &str) -> Result<String, StoreError> {
+    parse(url).map(|config| location(&config))
 }
 
 fn database(location: &str, operation: &str, e: tokio_postgres::Error) -> StoreError {
@@ -195,9 +213,7 @@ impl PostgresLedger {
         postgres: &PostgresOptions,
     ) -> Result<Self, StoreError> {
         let tables = options.tables(true)?;
-        let mut config: Config = url.parse().map_err(|e| StoreError::InvalidInput {
-            message: format!("not a PostgreSQL URL (postgres://user@host:port/dbname): {e}"),
-        })?;
+        let mut config = parse(url)?;
         config
             .connect_timeout(postgres.connect_timeout)
             .application_name(&postgres.application_name);
@@ -215,25 +231,18 @@ impl PostgresLedger {
         create_schema(&writer, &tables, &location).await?;
         let (reader, _) = connect(&config, &location).await?;
         let t = &tables;
-        let prepare_on = async |client: &Client, sql: String| {
+        let shared = Statements::new(t, Dialect::Postgres);
+        let prepare_on = async |client: &Client, sql: &str| {
             client
-                .prepare(&sql)
+                .prepare(sql)
                 .await
                 .map_err(|e| database(&location, "prepare a statement", e))
         };
         let writer = Writer {
-            cas: prepare_on(
-                &writer,
-                format!(
-                    "UPDATE {} SET watermark = $1, updated = now() \
-                     WHERE id = 1 AND watermark IS NOT DISTINCT FROM $2",
-                    t.checkpoint
-                ),
-            )
-            .await?,
+            cas: prepare_on(&writer, &shared.cas).await?,
             history: prepare_on(
                 &writer,
-                format!(
+                &format!(
                     "INSERT INTO {} (phone, status, changed, recorded) \
                      SELECT p, s, c, $4 FROM unnest($1::text[], $2::text[], $3::timestamptz[]) \
                      AS u(p, s, c) ON CONFLICT DO NOTHING",
@@ -243,52 +252,27 @@ impl PostgresLedger {
             .await?,
             numbers: prepare_on(
                 &writer,
-                format!(
+                &format!(
                     "INSERT INTO {} AS cur (phone, status, rank, changed, recorded) \
                      SELECT p, s, r, c, $5 FROM \
                      unnest($1::text[], $2::text[], $3::int2[], $4::timestamptz[]) AS u(p, s, r, c) \
-                     ON CONFLICT (phone) DO UPDATE SET status = excluded.status, \
-                     rank = excluded.rank, changed = excluded.changed, recorded = excluded.recorded \
-                     WHERE (excluded.changed, excluded.rank, excluded.status) \
-                     > (cur.changed, cur.rank, cur.status)",
+                     {NEWER_WINS}",
                     t.numbers
                 ),
             )
             .await?,
+            checkpoint: prepare_on(&writer, &shared.checkpoint).await?,
             client: writer,
         };
         let reads = ReadStatements {
-            checkpoint: prepare_on(
-                &reader,
-                format!("SELECT watermark FROM {} WHERE id = 1", t.checkpoint),
-            )
-            .await?,
-            entry: prepare_on(
-                &reader,
-                format!(
-                    "SELECT status, changed, recorded FROM {} WHERE phone = $1",
-                    t.numbers
-                ),
-            )
-            .await?,
-            textability: prepare_on(
-                &reader,
-                format!(
-                    "SELECT c.watermark, n.status, n.changed, n.recorded FROM {} c \
-                     LEFT JOIN {} n ON n.phone = $1 WHERE c.id = 1",
-                    t.checkpoint, t.numbers
-                ),
-            )
-            .await?,
-            entries: prepare_on(
-                &reader,
-                format!(
-                    "SELECT phone, status, changed, recorded FROM {} WHERE phone > $1 \
-                     AND (NOT $2 OR status <> 'opt-in') ORDER BY phone LIMIT $3",
-                    t.numbers
-                ),
-            )
-            .await?,
+            checkpoint: prepare_on(&reader, &shared.checkpoint).await?,
+            entry: prepare_on(&reader, &shared.entry).await?,
+            textability: prepare_on(&reader, &shared.textability).await?,
+            entries: prepare_on(&reader, &shared.entries).await?,
+            history_of: prepare_on(&reader, &shared.history_of).await?,
+            count_by_status: prepare_on(&reader, &shared.count_by_status).await?,
+            count_history: prepare_on(&reader, &shared.count_history).await?,
+            schema_version: prepare_on(&reader, &shared.schema_version).await?,
         };
         Ok(Self {
             inner: Arc::new(Inner {
@@ -382,6 +366,7 @@ impl PostgresLedger {
             cas,
             history,
             numbers,
+            checkpoint,
         } = &mut *writer;
         let tx = client.transaction().await.map_err(&err)?;
         let moved = tx
@@ -389,17 +374,8 @@ impl PostgresLedger {
             .await
             .map_err(&err)?;
         if moved == 0 {
-            let found: Option<DateTime<Utc>> = tx
-                .query_one(
-                    &format!(
-                        "SELECT watermark FROM {} WHERE id = 1",
-                        self.inner.tables.checkpoint
-                    ),
-                    &[],
-                )
-                .await
-                .map_err(&err)?
-                .get(0);
+            let found: Option<DateTime<Utc>> =
+                tx.query_one(&*checkpoint, &[]).await.map_err(&err)?.get(0);
             return Err(StoreError::Conflict {
                 expected,
                 found: found.map(|watermark| Checkpoint { watermark }),
@@ -469,7 +445,7 @@ fn entry(phone: String, row: &tokio_postgres::Row, at: usize) -> LedgerEntry {
     }
 }
 
-/// Creates the schema and tables of a new ledger, or checks the version of an existing one: a
+/// Creates the schema and tables of a new ledger, or brings an existing one to this version: a
 /// newer one is refused before anything is written. Concurrent creators wait for each other.
 async fn create_schema(client: &Client, t: &Tables, location: &str) -> Result<(), StoreError> {
     let err = |e| database(location, "create the schema", e);
@@ -492,49 +468,18 @@ async fn create_schema(client: &Client, t: &Tables, location: &str) -> Result<()
                 .map_err(err)?;
         }
         client
-            .batch_execute(&format!(
-                "CREATE TABLE IF NOT EXISTS {} (key text PRIMARY KEY, value bigint NOT NULL)",
-                t.meta
-            ))
+            .batch_execute(&sql::meta_table(t))
             .await
             .map_err(err)?;
         let found: Option<i64> = client
-            .query_opt(
-                &format!("SELECT value FROM {} WHERE key = 'schema_version'", t.meta),
-                &[],
-            )
+            .query_opt(&sql::schema_version(t), &[])
             .await
             .map_err(err)?
             .map(|r| r.get(0));
-        if let Some(found) = found.filter(|&v| v > SCHEMA_VERSION) {
-            return Err(StoreError::SchemaTooNew {
-                location: location.to_string(),
-                found,
-                supported: SCHEMA_VERSION,
-            });
+        for migration in sql::migrations(t, Dialect::Postgres, found, location)? {
+            client.batch_execute(&migration).await.map_err(err)?;
         }
-        client
-            .batch_execute(&format!(
-                "CREATE TABLE IF NOT EXISTS {numbers} (
-                    phone text COLLATE \"C\" PRIMARY KEY, status text COLLATE \"C\" NOT NULL,
-                    rank smallint NOT NULL, changed timestamptz NOT NULL,
-                    recorded timestamptz NOT NULL) WITH (fillfactor = 70);
-                 CREATE TABLE IF NOT EXISTS {history} (
-                    phone text COLLATE \"C\" NOT NULL, status text COLLATE \"C\" NOT NULL,
-                    changed timestamptz NOT NULL, recorded timestamptz NOT NULL,
-                    PRIMARY KEY (changed, phone, status));
-                 CREATE TABLE IF NOT EXISTS {checkpoint} (
-                    id int PRIMARY KEY CHECK (id = 1), watermark timestamptz, updated timestamptz);
-                 INSERT INTO {checkpoint} (id) VALUES (1) ON CONFLICT DO NOTHING;
-                 INSERT INTO {meta} (key, value) VALUES ('schema_version', {SCHEMA_VERSION})
-                    ON CONFLICT DO NOTHING;",
-                numbers = t.numbers,
-                history = t.history,
-                checkpoint = t.checkpoint,
-                meta = t.meta,
-            ))
-            .await
-            .map_err(err)
+        Ok(())
     }
     .await;
     let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
@@ -636,60 +581,35 @@ impl Ledger for PostgresLedger {
             .collect())
     }
 
-    async fn history(&self, phone: &str) -> Result<Vec<HistoryEntry>, StoreError> {
+    async fn history(&self, phone: &str) -> Result<Vec<LedgerEntry>, StoreError> {
         let phone = canonical_phone(phone)?;
         let rows = self
             .inner
             .reader
-            .query(
-                &format!(
-                    "SELECT status, changed, recorded FROM {} WHERE phone = $1 \
-                     ORDER BY changed, status",
-                    self.inner.tables.history
-                ),
-                &[&phone],
-            )
+            .query(&self.inner.reads.history_of, &[&phone])
             .await
             .map_err(self.error("read the history"))?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                let e = entry(phone.clone(), r, 0);
-                HistoryEntry {
-                    phone_number: e.phone_number,
-                    status: e.status,
-                    opt_out_changed: e.opt_out_changed,
-                    recorded: e.recorded,
-                }
-            })
-            .collect())
+        Ok(rows.iter().map(|r| entry(phone.clone(), r, 0)).collect())
     }
 
     async fn stats(&self) -> Result<LedgerStats, StoreError> {
-        let t = &self.inner.tables;
         let err = self.error("read the ledger's figures");
-        let reader = &self.inner.reader;
+        let (reader, reads) = (&self.inner.reader, &self.inner.reads);
         let checkpoint = self.load().await?.map(|c| c.watermark);
         let numbers_by_status = reader
-            .query(
-                &format!("SELECT status, count(*) FROM {} GROUP BY status", t.numbers),
-                &[],
-            )
+            .query(&reads.count_by_status, &[])
             .await
             .map_err(&err)?
             .iter()
             .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1) as u64))
             .collect();
         let history: i64 = reader
-            .query_one(&format!("SELECT count(*) FROM {}", t.history), &[])
+            .query_one(&reads.count_history, &[])
             .await
             .map_err(&err)?
             .get(0);
         let schema_version: i64 = reader
-            .query_one(
-                &format!("SELECT value FROM {} WHERE key = 'schema_version'", t.meta),
-                &[],
-            )
+            .query_one(&reads.schema_version, &[])
             .await
             .map_err(&err)?
             .get(0);

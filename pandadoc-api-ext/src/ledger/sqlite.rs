@@ -8,10 +8,10 @@ use std::time::Duration;
 use chrono::{TimeDelta, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::batch::{Prepared, from_micros, prepare};
+use super::batch::{NEWER_WINS, Prepared, from_micros, prepare};
+use super::sql::{self, Dialect, Statements};
 use super::{
-    Applied, HistoryEntry, Ledger, LedgerEntry, LedgerOptions, LedgerStats, SCHEMA_VERSION, Tables,
-    Textability, canonical_phone,
+    Applied, Ledger, LedgerEntry, LedgerOptions, LedgerStats, Tables, Textability, canonical_phone,
 };
 use crate::SmsOptOutChange;
 use crate::sync::{Checkpoint, CheckpointStore, StoreError};
@@ -28,7 +28,6 @@ pub struct SqliteLedger {
 
 struct Inner {
     path: PathBuf,
-    tables: Tables,
     sql: Sql,
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
@@ -42,56 +41,26 @@ impl fmt::Debug for SqliteLedger {
     }
 }
 
-/// The statements, written once (each call finds its prepared statement by this text).
+/// The statements: the shared ones, and the two writes as SQLite sends them (a row each).
 struct Sql {
-    cas: String,
+    shared: Statements,
     history: String,
     numbers: String,
-    entry: String,
-    textability: String,
-    entries: String,
-    history_of: String,
 }
 
 impl Sql {
     fn new(t: &Tables) -> Self {
         Self {
-            cas: format!(
-                "UPDATE {} SET watermark = ?1, updated = ?2 WHERE id = 1 AND watermark IS ?3",
-                t.checkpoint
-            ),
+            shared: Statements::new(t, Dialect::Sqlite),
             history: format!(
                 "INSERT INTO {} (phone, status, changed, recorded) VALUES (?1, ?2, ?3, ?4) \
                  ON CONFLICT DO NOTHING",
                 t.history
             ),
             numbers: format!(
-                "INSERT INTO {n} (phone, status, rank, changed, recorded) \
-                 VALUES (?1, ?2, ?3, ?4, ?5) \
-                 ON CONFLICT (phone) DO UPDATE SET status = excluded.status, \
-                 rank = excluded.rank, changed = excluded.changed, recorded = excluded.recorded \
-                 WHERE (excluded.changed, excluded.rank, excluded.status) \
-                 > ({n}.changed, {n}.rank, {n}.status)",
-                n = t.numbers
-            ),
-            entry: format!(
-                "SELECT status, changed, recorded FROM {} WHERE phone = ?1",
+                "INSERT INTO {} AS cur (phone, status, rank, changed, recorded) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) {NEWER_WINS}",
                 t.numbers
-            ),
-            textability: format!(
-                "SELECT c.watermark, n.status, n.changed, n.recorded FROM {} c \
-                 LEFT JOIN {} n ON n.phone = ?1 WHERE c.id = 1",
-                t.checkpoint, t.numbers
-            ),
-            entries: format!(
-                "SELECT phone, status, changed, recorded FROM {} WHERE phone > ?1 \
-                 AND (?2 = 0 OR status <> 'opt-in') ORDER BY phone LIMIT ?3",
-                t.numbers
-            ),
-            history_of: format!(
-                "SELECT status, changed, recorded FROM {} WHERE phone = ?1 \
-                 ORDER BY changed, status",
-                t.history
             ),
         }
     }
@@ -150,7 +119,6 @@ impl SqliteLedger {
             inner: Arc::new(Inner {
                 path,
                 sql: Sql::new(&tables),
-                tables,
                 writer: Mutex::new(writer),
                 reader: Mutex::new(reader),
             }),
@@ -188,7 +156,6 @@ impl SqliteLedger {
         expected: Option<Checkpoint>,
         new: Checkpoint,
     ) -> Result<Applied, StoreError> {
-        let t = &self.inner.tables;
         let err = self.error("apply a batch");
         let mut conn = lock(&self.inner.writer);
         let tx = conn
@@ -196,17 +163,16 @@ impl SqliteLedger {
             .map_err(&err)?;
         let now = Utc::now().timestamp_micros();
         let moved = tx
-            .prepare_cached(&self.inner.sql.cas)
+            .prepare_cached(&self.inner.sql.shared.cas)
             .and_then(|mut s| {
                 s.execute(params![
                     new.watermark.timestamp_micros(),
-                    now,
                     expected.map(|c| c.watermark.timestamp_micros())
                 ])
             })
             .map_err(&err)?;
         if moved == 0 {
-            let found = read_checkpoint(&tx, t).map_err(&err)?;
+            let found = read_checkpoint(&tx, &self.inner.sql.shared).map_err(&err)?;
             return Err(StoreError::Conflict { expected, found });
         }
         let mut applied = Applied::default();
@@ -238,7 +204,7 @@ impl SqliteLedger {
     pub fn entry_blocking(&self, phone: &str) -> Result<Option<LedgerEntry>, StoreError> {
         let phone = canonical_phone(phone)?;
         let conn = lock(&self.inner.reader);
-        conn.prepare_cached(&self.inner.sql.entry)
+        conn.prepare_cached(&self.inner.sql.shared.entry)
             .and_then(|mut s| {
                 s.query_row([&phone], |r| {
                     Ok(entry(phone.clone(), r.get(0)?, r.get(1)?, r.get(2)?))
@@ -257,7 +223,7 @@ impl SqliteLedger {
         let phone = canonical_phone(phone)?;
         let conn = lock(&self.inner.reader);
         let (checkpoint, found) = conn
-            .prepare_cached(&self.inner.sql.textability)
+            .prepare_cached(&self.inner.sql.shared.textability)
             .and_then(|mut s| {
                 s.query_row([&phone], |r| {
                     let checkpoint: Option<i64> = r.get(0)?;
@@ -286,7 +252,7 @@ impl SqliteLedger {
         only_opted_out: bool,
     ) -> Result<Vec<LedgerEntry>, StoreError> {
         let conn = lock(&self.inner.reader);
-        conn.prepare_cached(&self.inner.sql.entries)
+        conn.prepare_cached(&self.inner.sql.shared.entries)
             .and_then(|mut s| {
                 s.query_map(
                     params![
@@ -301,19 +267,13 @@ impl SqliteLedger {
             .map_err(self.error("list numbers"))
     }
 
-    fn history_blocking(&self, phone: &str) -> Result<Vec<HistoryEntry>, StoreError> {
+    fn history_blocking(&self, phone: &str) -> Result<Vec<LedgerEntry>, StoreError> {
         let phone = canonical_phone(phone)?;
         let conn = lock(&self.inner.reader);
-        conn.prepare_cached(&self.inner.sql.history_of)
+        conn.prepare_cached(&self.inner.sql.shared.history_of)
             .and_then(|mut s| {
                 s.query_map([&phone], |r| {
-                    let e = entry(phone.clone(), r.get(0)?, r.get(1)?, r.get(2)?);
-                    Ok(HistoryEntry {
-                        phone_number: e.phone_number,
-                        status: e.status,
-                        opt_out_changed: e.opt_out_changed,
-                        recorded: e.recorded,
-                    })
+                    Ok(entry(phone.clone(), r.get(0)?, r.get(1)?, r.get(2)?))
                 })?
                 .collect()
             })
@@ -321,28 +281,18 @@ impl SqliteLedger {
     }
 
     fn stats_blocking(&self) -> Result<LedgerStats, StoreError> {
-        let t = &self.inner.tables;
+        let sql = &self.inner.sql.shared;
         let conn = lock(&self.inner.reader);
         let read = || -> rusqlite::Result<LedgerStats> {
-            let checkpoint = read_checkpoint(&conn, t)?.map(|c| c.watermark);
+            let checkpoint = read_checkpoint(&conn, sql)?.map(|c| c.watermark);
             let mut by_status = std::collections::BTreeMap::new();
-            let mut s = conn.prepare(&format!(
-                "SELECT status, count(*) FROM {} GROUP BY status",
-                t.numbers
-            ))?;
+            let mut s = conn.prepare_cached(&sql.count_by_status)?;
             for row in s.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
                 let (status, n) = row?;
                 by_status.insert(status, n as u64);
             }
-            let history: i64 =
-                conn.query_row(&format!("SELECT count(*) FROM {}", t.history), [], |r| {
-                    r.get(0)
-                })?;
-            let schema_version = conn.query_row(
-                &format!("SELECT value FROM {} WHERE key = 'schema_version'", t.meta),
-                [],
-                |r| r.get(0),
-            )?;
+            let history: i64 = conn.query_row(&sql.count_history, [], |r| r.get(0))?;
+            let schema_version = conn.query_row(&sql.schema_version, [], |r| r.get(0))?;
             Ok(LedgerStats {
                 checkpoint,
                 numbers_by_status: by_status,
@@ -381,13 +331,9 @@ fn entry(phone: String, status: String, changed: i64, recorded: i64) -> LedgerEn
     }
 }
 
-fn read_checkpoint(conn: &Connection, t: &Tables) -> rusqlite::Result<Option<Checkpoint>> {
+fn read_checkpoint(conn: &Connection, sql: &Statements) -> rusqlite::Result<Option<Checkpoint>> {
     let watermark: Option<i64> = conn
-        .query_row(
-            &format!("SELECT watermark FROM {} WHERE id = 1", t.checkpoint),
-            [],
-            |r| r.get(0),
-        )
+        .query_row(&sql.checkpoint, [], |r| r.get(0))
         .optional()?
         .flatten();
     Ok(watermark.map(|us| Checkpoint {
@@ -395,7 +341,7 @@ fn read_checkpoint(conn: &Connection, t: &Tables) -> rusqlite::Result<Option<Che
     }))
 }
 
-/// Creates the tables of a new ledger, or checks the version of an existing one: a newer one
+/// Creates the tables of a new ledger, or brings an existing one to this version: a newer one
 /// is refused before anything is written.
 fn create_schema(conn: &mut Connection, t: &Tables, path: &Path) -> Result<(), StoreError> {
     let location = path.display().to_string();
@@ -407,46 +353,14 @@ fn create_schema(conn: &mut Connection, t: &Tables, path: &Path) -> Result<(), S
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(err)?;
-    tx.execute(
-        &format!(
-            "CREATE TABLE IF NOT EXISTS {} (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
-            t.meta
-        ),
-        [],
-    )
-    .map_err(err)?;
+    tx.execute(&sql::meta_table(t), []).map_err(err)?;
     let found: Option<i64> = tx
-        .query_row(
-            &format!("SELECT value FROM {} WHERE key = 'schema_version'", t.meta),
-            [],
-            |r| r.get(0),
-        )
+        .query_row(&sql::schema_version(t), [], |r| r.get(0))
         .optional()
         .map_err(err)?;
-    if let Some(found) = found.filter(|&v| v > SCHEMA_VERSION) {
-        return Err(StoreError::SchemaTooNew {
-            location,
-            found,
-            supported: SCHEMA_VERSION,
-        });
+    for migration in sql::migrations(t, Dialect::Sqlite, found, &location)? {
+        tx.execute_batch(&migration).map_err(err)?;
     }
-    tx.execute_batch(&format!(
-        "CREATE TABLE IF NOT EXISTS {numbers} (
-            phone TEXT PRIMARY KEY, status TEXT NOT NULL, rank INTEGER NOT NULL,
-            changed INTEGER NOT NULL, recorded INTEGER NOT NULL) WITHOUT ROWID;
-         CREATE TABLE IF NOT EXISTS {history} (
-            phone TEXT NOT NULL, status TEXT NOT NULL, changed INTEGER NOT NULL,
-            recorded INTEGER NOT NULL, PRIMARY KEY (changed, phone, status)) WITHOUT ROWID;
-         CREATE TABLE IF NOT EXISTS {checkpoint} (
-            id INTEGER PRIMARY KEY CHECK (id = 1), watermark INTEGER, updated INTEGER);
-         INSERT OR IGNORE INTO {checkpoint} (id, watermark, updated) VALUES (1, NULL, NULL);
-         INSERT OR IGNORE INTO {meta} (key, value) VALUES ('schema_version', {SCHEMA_VERSION});",
-        numbers = t.numbers,
-        history = t.history,
-        checkpoint = t.checkpoint,
-        meta = t.meta,
-    ))
-    .map_err(err)?;
     tx.commit().map_err(err)
 }
 
@@ -454,7 +368,7 @@ impl CheckpointStore for SqliteLedger {
     async fn load(&self) -> Result<Option<Checkpoint>, StoreError> {
         self.off_runtime(|l| {
             let conn = lock(&l.inner.reader);
-            read_checkpoint(&conn, &l.inner.tables).map_err(l.error("read the checkpoint"))
+            read_checkpoint(&conn, &l.inner.sql.shared).map_err(l.error("read the checkpoint"))
         })
         .await
     }
@@ -510,7 +424,7 @@ impl Ledger for SqliteLedger {
             .await
     }
 
-    async fn history(&self, phone: &str) -> Result<Vec<HistoryEntry>, StoreError> {
+    async fn history(&self, phone: &str) -> Result<Vec<LedgerEntry>, StoreError> {
         let phone = phone.to_string();
         self.off_runtime(move |l| l.history_blocking(&phone)).await
     }
