@@ -7,11 +7,12 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 use pandadoc_api_ext::Client;
+use pandadoc_api_ext::ledger::{AnyLedger, LedgerOptions};
 use pandadoc_api_ext::sync::{CheckpointStore, FileStore, OptOutSync, SyncError, WindowReport};
 
-use crate::ledger::{AnyLedger, on};
+use crate::args::{SyncArgs, SyncTarget};
+use crate::failure::Failure;
 use crate::output::Lines;
-use crate::{Failure, SyncArgs};
 
 /// Set on SIGINT or SIGTERM (Ctrl-C elsewhere): finish the window under way, then stop.
 #[derive(Clone)]
@@ -185,85 +186,97 @@ fn start(args: &SyncArgs, checkpoint: Option<DateTime<Utc>>, where_: &str) -> Da
     }
 }
 
-pub async fn run(
+/// `sync`: invalid options stop it before its first request (exit 2).
+pub async fn run(args: &SyncArgs, quiet: bool) -> Result<(), Failure> {
+    let client = Client::from_env().map_err(Failure::api)?;
+    let target = args.target().map_err(Failure::store)?;
+    let stop = Stop::listen();
+    match target {
+        SyncTarget::State(path) => into_state(client, args, &path, quiet, &stop).await,
+        SyncTarget::Ledger(url) => {
+            let options = LedgerOptions::default().prefix(&args.table_prefix);
+            let ledger = crate::ledger::open(&url, &options).await?;
+            into_ledger(client, args, ledger, quiet, &stop).await
+        }
+    }
+}
+
+/// The changes to stdout, the checkpoint in a state file.
+async fn into_state(
     client: Client,
     args: &SyncArgs,
-    ledger: Option<AnyLedger>,
+    path: &std::path::Path,
     quiet: bool,
     stop: &Stop,
 ) -> Result<(), Failure> {
-    let options = args.options();
-    match ledger {
-        None => {
-            let path = args
-                .state
-                .clone()
-                .expect("clap requires --state or --ledger");
-            let store = FileStore::new(&path);
-            let checkpoint = store.load().await.map_err(Failure::store)?;
-            let start = start(
-                args,
-                checkpoint.map(|c| c.watermark),
-                &path.display().to_string(),
-            );
-            let mut lines = Lines::new();
-            let sync = OptOutSync::new(client, store, start, options);
-            drive(
-                sync,
-                async |sync: &mut OptOutSync<FileStore>| {
-                    sync.step(async |batch| print_changes(&mut lines, &batch.changes))
-                        .await
-                },
-                args,
-                quiet,
-                stop,
-            )
-            .await
-        }
-        Some(ledger) => {
-            if let AnyLedger::Postgres(pg) = &ledger
-                && !pg.try_lead().await.map_err(Failure::store)?
-            {
-                let holder = pg.leader().await.map_err(Failure::store)?;
-                let holder = holder.map_or_else(|| "unknown".into(), |h| h.application_name);
-                if !args.follow {
-                    // A one-shot run (cron) has nothing to do while another replica polls.
-                    eprintln!(
-                        "another replica leads ({holder}): it keeps the ledger; nothing to do"
-                    );
-                    return Ok(());
-                }
-                eprintln!("standing by: another replica leads ({holder}); waiting for its lease");
-                tokio::select! {
-                    led = pg.lead() => led.map_err(Failure::store)?,
-                    () = async { while !stop.sleep(Duration::from_secs(3600)).await {} } => return Ok(()),
-                }
-                eprintln!("leading: this replica now polls PandaDoc");
-            }
-            let checkpoint = on!(&ledger, l => l.load().await).map_err(Failure::store)?;
-            let start = start(args, checkpoint.map(|c| c.watermark), "the ledger");
-            let print = args.print;
-            let mut lines = Lines::new();
-            on!(ledger, l => {
-                let sync = OptOutSync::new(client, l, start, options);
-                drive(
-                    sync,
-                    async |sync: &mut OptOutSync<_>| {
-                        sync.step_into_ledger(async |batch| {
-                            if print {
-                                print_changes(&mut lines, &batch.changes)
-                            } else {
-                                Ok(())
-                            }
-                        })
-                        .await
-                    },
-                    args,
-                    quiet,
-                    stop,
-                )
+    let store = FileStore::new(path);
+    let checkpoint = store.load().await.map_err(Failure::store)?;
+    let start = start(
+        args,
+        checkpoint.map(|c| c.watermark),
+        &path.display().to_string(),
+    );
+    let mut lines = Lines::new();
+    let sync = OptOutSync::new(client, store, start, args.options());
+    drive(
+        sync,
+        async |sync: &mut OptOutSync<FileStore>| {
+            sync.step(async |batch| print_changes(&mut lines, &batch.changes))
                 .await
-            })
+        },
+        args,
+        quiet,
+        stop,
+    )
+    .await
+}
+
+/// The changes recorded in a ledger, with its checkpoint; a PostgreSQL stand-by waits for the
+/// lease (or, one-shot, leaves the work to the leader).
+async fn into_ledger(
+    client: Client,
+    args: &SyncArgs,
+    ledger: AnyLedger,
+    quiet: bool,
+    stop: &Stop,
+) -> Result<(), Failure> {
+    if let AnyLedger::Postgres(pg) = &ledger
+        && !pg.try_lead().await.map_err(Failure::store)?
+    {
+        let holder = pg.leader().await.map_err(Failure::store)?;
+        let holder = holder.map_or_else(|| "unknown".into(), |h| h.application_name);
+        if !args.follow {
+            // A one-shot run (cron) has nothing to do while another replica polls.
+            eprintln!("another replica leads ({holder}): it keeps the ledger; nothing to do");
+            return Ok(());
         }
+        eprintln!("standing by: another replica leads ({holder}); waiting for its lease");
+        tokio::select! {
+            led = pg.lead() => led.map_err(Failure::store)?,
+            () = async { while !stop.sleep(Duration::from_secs(3600)).await {} } => return Ok(()),
+        }
+        eprintln!("leading: this replica now polls PandaDoc");
     }
+    let checkpoint = ledger.load().await.map_err(Failure::store)?;
+    let start = start(args, checkpoint.map(|c| c.watermark), "the ledger");
+    let print = args.print;
+    let mut lines = Lines::new();
+    let sync = OptOutSync::new(client, ledger, start, args.options());
+    drive(
+        sync,
+        async |sync: &mut OptOutSync<AnyLedger>| {
+            sync.step_into_ledger(async |batch| {
+                if print {
+                    print_changes(&mut lines, &batch.changes)
+                } else {
+                    Ok(())
+                }
+            })
+            .await
+        },
+        args,
+        quiet,
+        stop,
+    )
+    .await
 }

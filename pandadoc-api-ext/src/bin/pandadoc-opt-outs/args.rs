@@ -1,0 +1,285 @@
+//! The command line: subcommands, their flags, and the parsers of their values.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use pandadoc_api_ext::ledger::{LedgerOptions, LedgerUrl};
+use pandadoc_api_ext::sync::{StoreError, SyncOptions};
+
+use crate::output::Format;
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  done (check: every number may be texted)
+  1  a failure: PandaDoc, the network, the ledger or stdout (one line error[KIND]: ... on stderr)
+  2  invalid input: a flag, a time, a phone number, a URL, a corrupt state file, a ledger schema
+     newer than this program; nothing was sent
+  3  check: at least one number opted out
+  4  check: the ledger is staler than --max-staleness
+
+Environment:
+  PANDADOC_API_KEY or PANDADOC_ACCESS_TOKEN   credentials
+  PANDADOC_BASE_URL                           another server (a local mock)
+  PANDADOC_LEDGER                             the ledger URL (sqlite:PATH or postgres://...)
+  RUST_LOG                                    log filter (e.g. pandadoc_api_ext=debug)";
+
+/// Keep a do-not-text list from PandaDoc's SMS opt-outs (STOP / START replies).
+#[derive(Parser, Debug)]
+#[command(name = "pandadoc-opt-outs", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// No progress on stderr (errors still print).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// Logs on stderr as text, or as JSON lines for a log shipper.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print the changes of one window (no flag: the last hour).
+    #[command(after_help = "Example:\n  pandadoc-opt-outs list --last 24h --format table")]
+    List(ListArgs),
+    /// Follow the opt-outs from a checkpoint into a ledger or, with --state, onto stdout.
+    #[command(after_help = "Examples:\n  \
+        pandadoc-opt-outs sync --ledger sqlite:/var/lib/opt-outs.db --last 30d\n  \
+        pandadoc-opt-outs sync --ledger postgres://optouts@db/optouts --follow --every 60s\n  \
+        pandadoc-opt-outs sync --state state.json >> changes.jsonl")]
+    Sync(SyncArgs),
+    /// May these numbers be texted? One line per number.
+    #[command(after_help = "Example:\n  \
+        pandadoc-opt-outs check --ledger sqlite:opt-outs.db '+1 415 555 0100' || echo 'do not text'\n\n\
+        Exit 0: every number may be texted; 3: at least one opted out; 4: the ledger is stale.")]
+    Check(CheckArgs),
+    /// Print the current list, in number order, for a CRM or an SMS tool.
+    #[command(
+        after_help = "Example:\n  pandadoc-opt-outs export --ledger sqlite:opt-outs.db --only opted-out --format csv > dnt.csv"
+    )]
+    Export(ExportArgs),
+    /// The ledger's checkpoint, how far behind now, counts, schema version and lease holder.
+    #[command(
+        after_help = "Example:\n  pandadoc-opt-outs status --ledger postgres://optouts@db/optouts"
+    )]
+    Status(StatusArgs),
+}
+
+pub fn span(text: &str) -> Result<TimeDelta, String> {
+    let d = humantime::parse_duration(text)
+        .map_err(|e| format!("{text:?} is not a span like 90s, 15m, 24h or 30d ({e})"))?;
+    TimeDelta::from_std(d).map_err(|_| format!("{text:?} is too long"))
+}
+
+pub fn std_span(text: &str) -> Result<Duration, String> {
+    let d = span(text)?;
+    if d <= TimeDelta::zero() {
+        return Err("must be positive".into());
+    }
+    d.to_std().map_err(|e| e.to_string())
+}
+
+pub fn time(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{text:?} is not an RFC 3339 time like 2025-01-28T12:00:00Z ({e})"))
+}
+
+pub fn rate(text: &str) -> Result<u32, String> {
+    text.trim_end_matches("/min")
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("{text:?}: expected requests per minute, like 10/min"))
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// The window: this long up to now.
+    #[arg(long, value_parser = span, conflicts_with_all = ["from", "to"])]
+    pub last: Option<TimeDelta>,
+    /// The window's start (RFC 3339).
+    #[arg(long, value_parser = time)]
+    pub from: Option<DateTime<Utc>>,
+    /// The window's end (RFC 3339; default now).
+    #[arg(long, value_parser = time, requires = "from")]
+    pub to: Option<DateTime<Utc>>,
+    #[arg(long, value_enum, default_value = "jsonl")]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+#[command(group = clap::ArgGroup::new("target").args(["ledger", "state"]))]
+pub struct SyncArgs {
+    /// The ledger: sqlite:PATH or postgres://user@host/dbname (?sslmode=require for TLS)
+    /// [env: PANDADOC_LEDGER, when --state is not given].
+    #[arg(long)]
+    pub ledger: Option<LedgerArg>,
+    /// A state file for the checkpoint; the changes go to stdout as JSON lines.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// With a ledger: also print each window's changes to stdout, once the window is committed
+    /// (a crash between the commit and the print loses that window's lines, never the ledger's
+    /// rows: print from --state for at-least-once lines).
+    #[arg(long, conflicts_with = "state")]
+    pub print: bool,
+    /// Where a first run starts (RFC 3339; ignored once there is a checkpoint).
+    #[arg(long, value_parser = time, conflicts_with = "last")]
+    pub since: Option<DateTime<Utc>>,
+    /// A first run starts this long ago (default 1h).
+    #[arg(long, value_parser = span)]
+    pub last: Option<TimeDelta>,
+    /// Keep polling once caught up, until SIGINT or SIGTERM.
+    #[arg(long)]
+    pub follow: bool,
+    /// With --follow: how often to poll.
+    #[arg(long, value_parser = std_span, default_value = "60s", requires = "follow")]
+    pub every: Duration,
+    /// Windows end this far behind now.
+    #[arg(long, value_parser = span, default_value = "30s")]
+    pub lag: TimeDelta,
+    /// Each window re-reads this much of the one before (late writes).
+    #[arg(long, value_parser = span, default_value = "5m")]
+    pub overlap: TimeDelta,
+    /// The longest window a request asks for, overlap included.
+    #[arg(long, value_parser = span, default_value = "24h")]
+    pub max_window: TimeDelta,
+    /// At most this many requests a minute (sandbox keys: 10/min).
+    #[arg(long, value_parser = rate)]
+    pub rate: Option<u32>,
+    /// Ledger tables start with this (letters, digits, _).
+    #[arg(long, default_value = "pandadoc_")]
+    pub table_prefix: String,
+}
+
+impl SyncArgs {
+    pub fn options(&self) -> SyncOptions {
+        let options = SyncOptions::default()
+            .lag(self.lag)
+            .overlap(self.overlap)
+            .max_window(self.max_window);
+        match self.rate {
+            Some(n) => options.requests_per_minute(n),
+            None => options,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct LedgerArgs {
+    /// The ledger: sqlite:PATH or postgres://user@host/dbname.
+    #[arg(long, env = "PANDADOC_LEDGER", hide_env_values = true)]
+    pub ledger: LedgerArg,
+    /// Ledger tables start with this (letters, digits, _).
+    #[arg(long, default_value = "pandadoc_")]
+    pub table_prefix: String,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+    /// Older than this, the ledger's answers are stale (exit 4).
+    #[arg(long, value_parser = span, default_value = "15m")]
+    pub max_staleness: TimeDelta,
+    #[arg(long, value_enum, default_value = "jsonl")]
+    pub format: Format,
+    /// E.164 numbers; spaces, dashes, dots and parentheses are fine.
+    #[arg(required = true)]
+    pub phones: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Only {
+    OptedOut,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+    /// Only the numbers that may not be texted.
+    #[arg(long, value_enum)]
+    pub only: Option<Only>,
+    #[arg(long, value_enum, default_value = "jsonl")]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+}
+
+/// A ledger URL as given. It is parsed (into a [`LedgerUrl`]) after clap, so that neither a
+/// usage error nor `Debug` ever repeats a password: clap's errors quote the value.
+#[derive(Clone)]
+pub struct LedgerArg(String);
+
+impl From<String> for LedgerArg {
+    fn from(url: String) -> Self {
+        Self(url)
+    }
+}
+
+impl fmt::Debug for LedgerArg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match LedgerUrl::parse(&self.0) {
+            Ok(url) => write!(f, "{url:?}"),
+            Err(_) => f.write_str("LedgerArg(<not a ledger URL>)"),
+        }
+    }
+}
+
+impl LedgerArg {
+    /// The URL, checked ([`StoreError::InvalidInput`] names what is wrong, not the value).
+    pub fn url(&self) -> Result<LedgerUrl, StoreError> {
+        LedgerUrl::parse(&self.0)
+    }
+}
+
+/// Where `sync` keeps its checkpoint.
+pub enum SyncTarget {
+    /// A ledger (the changes are recorded there).
+    Ledger(LedgerUrl),
+    /// A state file (the changes go to stdout).
+    State(PathBuf),
+}
+
+impl SyncArgs {
+    /// `--ledger`, else `--state`, else `PANDADOC_LEDGER`: a flag always wins over the
+    /// environment, so `sync --state PATH` works with `PANDADOC_LEDGER` exported.
+    pub fn target(&self) -> Result<SyncTarget, StoreError> {
+        if let Some(ledger) = &self.ledger {
+            return ledger.url().map(SyncTarget::Ledger);
+        }
+        if let Some(state) = &self.state {
+            return Ok(SyncTarget::State(state.clone()));
+        }
+        match std::env::var("PANDADOC_LEDGER") {
+            Ok(url) if !url.is_empty() => LedgerUrl::parse(&url).map(SyncTarget::Ledger),
+            _ => Err(StoreError::InvalidInput {
+                message: "sync needs --ledger URL, --state PATH or PANDADOC_LEDGER".into(),
+            }),
+        }
+    }
+}
+
+impl LedgerArgs {
+    /// The ledger's URL and options.
+    pub fn parsed(&self) -> Result<(LedgerUrl, LedgerOptions), StoreError> {
+        Ok((
+            self.ledger.url()?,
+            LedgerOptions::default().prefix(&self.table_prefix),
+        ))
+    }
+}
