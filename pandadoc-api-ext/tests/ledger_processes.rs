@@ -22,7 +22,7 @@ use pandadoc_api_ext::ledger::{
     Ledger, LedgerOptions, PostgresLedger, PostgresOptions, SqliteLedger,
 };
 use pandadoc_api_ext::sync::{CheckpointStore, OptOutSync, SyncError, SyncOptions};
-use pandadoc_api_ext::{Client, RetryPolicy, SystemClock};
+use pandadoc_api_ext::{Client, SystemClock};
 
 const ROLE: &str = "PANDADOC_LEDGER_TEST_ROLE";
 /// How often a stand-by tries the lease in the replica test.
@@ -103,23 +103,9 @@ fn ledger_env(backend: Backend, place: &str) -> String {
     }
 }
 
-fn client(base_url: &str) -> Client {
-    Client::builder()
-        .api_key("sim-key")
-        .base_url(base_url)
-        .retry(
-            RetryPolicy::default()
-                .max_attempts(8)
-                .initial_backoff(Duration::from_millis(1))
-                .max_backoff(Duration::from_millis(5)),
-        )
-        .build()
-        .unwrap()
-}
-
 async fn child(role: &str) {
     let var = |name: &str| std::env::var(name).unwrap();
-    let client = client(&var("BASE_URL"));
+    let client = sim::client(&var("BASE_URL"), None);
     let start = DateTime::parse_from_rfc3339(&var("START"))
         .unwrap()
         .with_timezone(&Utc);
@@ -274,25 +260,11 @@ fn truth_at(
 }
 
 /// Every entry: number -> (status, changed).
-async fn contents(ledger: &impl Ledger) -> BTreeMap<String, (String, DateTime<Utc>)> {
-    let mut all = BTreeMap::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = ledger.entries(after.as_deref(), 1000, false).await.unwrap();
-        let Some(last) = page.last() else { break };
-        after = Some(last.phone_number.clone());
-        for e in page {
-            all.insert(e.phone_number, (e.status.to_string(), e.opt_out_changed));
-        }
-    }
-    all
-}
-
 /// All old or all new: the numbers are the truth at the checkpoint, the history holds only
 /// changes of the truth at or before it, and each number is the latest of its history.
 async fn consistent(ledger: &impl Ledger, log: &[Change]) -> Option<DateTime<Utc>> {
     let watermark = ledger.load().await.unwrap().map(|c| c.watermark);
-    let numbers = contents(ledger).await;
+    let numbers = ledgers::contents(ledger).await;
     assert_eq!(
         numbers,
         truth_at(log, watermark),

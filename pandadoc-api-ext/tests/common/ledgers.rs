@@ -5,7 +5,12 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use pandadoc_api_ext::ledger::{LedgerOptions, PostgresLedger, PostgresOptions, SqliteLedger};
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use pandadoc_api_ext::ledger::{
+    Ledger, LedgerOptions, PostgresLedger, PostgresOptions, SqliteLedger,
+};
 
 pub const POSTGRES_URL: &str = "PANDADOC_TEST_POSTGRES_URL";
 
@@ -58,4 +63,19 @@ pub async fn postgres(url: &str) -> PostgresLedger {
     PostgresLedger::connect(url, &fresh_schema(), &PostgresOptions::default())
         .await
         .unwrap()
+}
+
+/// Every number of `ledger` with its status and time, read page by page in number order.
+pub async fn contents(ledger: &impl Ledger) -> BTreeMap<String, (String, DateTime<Utc>)> {
+    let mut all = BTreeMap::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = ledger.entries(after.as_deref(), 97, false).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.phone_number.clone());
+        for e in page {
+            all.insert(e.phone_number, (e.status.to_string(), e.opt_out_changed));
+        }
+    }
+    all
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use pandadoc_api_ext::Clock;
+use pandadoc_api_ext::{Client, Clock, RetryPolicy};
 use tokio::sync::Notify;
 
 use super::loopback::{Loopback, write_answer};
@@ -251,4 +251,24 @@ pub async fn start_server(
         windows,
         served,
     }
+}
+
+/// A client of the simulated endpoint: retries fast (8 attempts, 1 to 5 ms apart), on the
+/// simulated clock when one is given (else the system's).
+pub fn client(base_url: &str, clock: Option<&SimClock>) -> Client {
+    let builder = Client::builder()
+        .api_key("sim-key")
+        .base_url(base_url)
+        .retry(
+            RetryPolicy::default()
+                .max_attempts(8)
+                .initial_backoff(std::time::Duration::from_millis(1))
+                .max_backoff(std::time::Duration::from_millis(5)),
+        );
+    match clock {
+        Some(clock) => builder.clock(clock.clone()),
+        None => builder,
+    }
+    .build()
+    .unwrap()
 }

@@ -15,7 +15,7 @@ use pandadoc_api_ext::ledger::{
     Textability,
 };
 use pandadoc_api_ext::sync::{Checkpoint, CheckpointStore, OptOutSync, StoreError, SyncOptions};
-use pandadoc_api_ext::{Client, RetryPolicy, SmsOptOutChange, SmsOptOutStatus};
+use pandadoc_api_ext::{SmsOptOutChange, SmsOptOutStatus};
 use proptest::prelude::*;
 
 fn at(s: i64) -> DateTime<Utc> {
@@ -39,24 +39,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
-}
-
-/// Every entry: number -> (status, changed).
-async fn contents(ledger: &impl Ledger) -> BTreeMap<String, (String, DateTime<Utc>)> {
-    let mut all = BTreeMap::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = ledger.entries(after.as_deref(), 7, false).await.unwrap();
-        let Some(last) = page.last() else { break };
-        after = Some(last.phone_number.clone());
-        for e in page {
-            all.insert(
-                e.phone_number,
-                (e.status.as_str().to_string(), e.opt_out_changed),
-            );
-        }
-    }
-    all
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -144,7 +126,7 @@ async fn apply_in_any_order(ledger: impl Ledger, changes: Vec<Change>, batches: 
             .unwrap();
         previous = Some(next);
     }
-    assert_eq!(contents(&ledger).await, latest(&changes));
+    assert_eq!(ledgers::contents(&ledger).await, latest(&changes));
     assert_eq!(ledger.load().await.unwrap(), previous);
     let mut history = BTreeSet::new();
     for phone in PHONES {
@@ -314,7 +296,7 @@ async fn the_list_pages_in_number_order(ledger: impl Ledger) {
         })
         .collect();
     ledger.apply(&batch, None, &checkpoint(100)).await.unwrap();
-    let all = contents(&ledger).await;
+    let all = ledgers::contents(&ledger).await;
     assert_eq!(all.len(), 25);
     let mut out = Vec::new();
     let mut after = None;
@@ -531,18 +513,7 @@ async fn the_sync_records_the_truth_exactly_once(ledger: impl Ledger + Clone + '
         })
         .collect();
     let server = start_server(log.clone(), Arc::new(clock.clone()), Arc::new(faults)).await;
-    let client = Client::builder()
-        .api_key("sim-key")
-        .base_url(&server.base_url)
-        .clock(clock.clone())
-        .retry(
-            RetryPolicy::default()
-                .max_attempts(6)
-                .initial_backoff(Duration::from_millis(1))
-                .max_backoff(Duration::from_millis(2)),
-        )
-        .build()
-        .unwrap();
+    let client = common::sim::client(&server.base_url, Some(&clock));
     let options = SyncOptions::default().max_window(TimeDelta::hours(5));
     let mut printed = 0;
     let windows = OptOutSync::new(client, ledger.clone(), t0(), options)
@@ -559,7 +530,7 @@ async fn the_sync_records_the_truth_exactly_once(ledger: impl Ledger + Clone + '
     for c in log.iter().filter(|c| c.at <= watermark) {
         truth.insert(c.phone.clone(), (c.status.to_string(), c.at));
     }
-    assert_eq!(contents(&ledger).await, truth);
+    assert_eq!(ledgers::contents(&ledger).await, truth);
     assert!(printed >= truth.len(), "every recorded batch was handed on");
 }
 both!(

@@ -18,22 +18,11 @@ use common::sim::{Change, Fault, Server, SimClock, start_server, t0};
 use pandadoc_api_ext::sync::{
     Checkpoint, CheckpointStore, MemoryStore, OptOutSync, StoreError, SyncError, SyncOptions,
 };
-use pandadoc_api_ext::{Client, Clock, RetryPolicy, SmsOptOutChange};
+use pandadoc_api_ext::{Client, Clock, SmsOptOutChange};
 use proptest::prelude::*;
 
 fn client(server: &Server, clock: &SimClock) -> Client {
-    Client::builder()
-        .api_key("sim-key")
-        .base_url(&server.base_url)
-        .clock(clock.clone())
-        .retry(
-            RetryPolicy::default()
-                .max_attempts(6)
-                .initial_backoff(Duration::from_millis(1))
-                .max_backoff(Duration::from_millis(2)),
-        )
-        .build()
-        .unwrap()
+    common::sim::client(&server.base_url, Some(clock))
 }
 
 fn options() -> SyncOptions {
