@@ -91,6 +91,17 @@ pub async fn run(spec: &Spec) -> Report {
     report
 }
 
+/// What the sections of the suite work on: one operation of the spec, its harness entry, the
+/// arguments it is called with, and the loopback server of its run.
+#[derive(Clone, Copy)]
+struct Case<'a> {
+    spec: &'a Spec,
+    server: &'a MockServer,
+    op: &'a Operation,
+    hop: &'a HarnessOp,
+    args: &'a Map<String, Value>,
+}
+
 /// Runs every section for one operation of `spec`, against a loopback server of its own. An
 /// operation the client does not have counts nothing (see [`coverage`]).
 pub async fn run_operation(spec: &Spec, op: &Operation) -> Report {
@@ -101,11 +112,18 @@ pub async fn run_operation(spec: &Spec, op: &Operation) -> Report {
     let server = MockServer::start_async().await;
     report.operations += 1;
     let args = arguments(spec, op);
+    let case = Case {
+        spec,
+        server: &server,
+        op,
+        hop,
+        args: &args,
+    };
     for response in &op.responses {
-        documented_response(spec, &server, op, hop, &args, response, &mut report).await;
+        documented_response(&case, response, &mut report).await;
     }
-    requests(spec, &server, op, hop, &args, &mut report).await;
-    bad_responses(spec, &server, op, hop, &args, &mut report).await;
+    requests(&case, &mut report).await;
+    bad_responses(&case, &mut report).await;
     schemas(spec, op, &mut report);
     report
 }

@@ -14,14 +14,14 @@ pub(super) struct Captured {
 /// What each client sends: method, path, only declared query parameters, date-times in RFC 3339
 /// and percent-encoded, `Accept`, `Authorization` per security scheme, and the body
 /// ([`super::bodies`]).
-pub(super) async fn requests(
-    spec: &Spec,
-    server: &MockServer,
-    op: &Operation,
-    hop: &HarnessOp,
-    args: &Map<String, Value>,
-    report: &mut Report,
-) {
+pub(super) async fn requests(case: &Case<'_>, report: &mut Report) {
+    let Case {
+        spec,
+        server,
+        op,
+        hop,
+        args,
+    } = *case;
     let success = op.responses.iter().find(|r| r.is_success());
     let captured: Arc<Mutex<Vec<Captured>>> = Arc::default();
     let sink = captured.clone();

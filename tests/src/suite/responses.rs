@@ -4,15 +4,14 @@
 use super::*;
 
 /// One documented response, served as documented, through both clients.
-pub(super) async fn documented_response(
-    spec: &Spec,
-    server: &MockServer,
-    op: &Operation,
-    hop: &HarnessOp,
-    args: &Map<String, Value>,
-    response: &Response,
-    report: &mut Report,
-) {
+pub(super) async fn documented_response(case: &Case<'_>, response: &Response, report: &mut Report) {
+    let Case {
+        spec,
+        server,
+        op,
+        hop,
+        args,
+    } = *case;
     report.responses += 1;
     let code = response.code();
     let label = format!("{} {}", op.id, response.status);
@@ -190,14 +189,14 @@ pub(super) fn check_error_fields(
 
 /// Undocumented and malformed answers: classified by the ext client with their status; the raw
 /// client returns an error, never a panic.
-pub(super) async fn bad_responses(
-    spec: &Spec,
-    server: &MockServer,
-    op: &Operation,
-    hop: &HarnessOp,
-    args: &Map<String, Value>,
-    report: &mut Report,
-) {
+pub(super) async fn bad_responses(case: &Case<'_>, report: &mut Report) {
+    let Case {
+        spec,
+        server,
+        op,
+        hop,
+        args,
+    } = *case;
     let example = op
         .responses
         .iter()
