@@ -5,11 +5,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 
 #[cfg(feature = "sqlite")]
 use super::SqliteLedger;
-use super::{Applied, Ledger, LedgerEntry, LedgerOptions, LedgerStats, Textability};
+use super::{Applied, Ledger, LedgerEntry, LedgerOptions, LedgerStats, SetAside, Textability};
 #[cfg(feature = "postgres")]
 use super::{PostgresLedger, PostgresOptions};
 use crate::SmsOptOutChange;
@@ -264,6 +264,18 @@ impl Ledger for AnyLedger {
 
     async fn history(&self, phone: &str) -> Result<Vec<LedgerEntry>, StoreError> {
         each!(self, l => l.history(phone).await)
+    }
+
+    async fn confirm_caught_up(&self, watermark: DateTime<Utc>) -> Result<(), StoreError> {
+        each!(self, l => l.confirm_caught_up(watermark).await)
+    }
+
+    async fn set_aside(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<SetAside>, StoreError> {
+        each!(self, l => l.set_aside(after, limit).await)
     }
 
     async fn stats(&self) -> Result<LedgerStats, StoreError> {

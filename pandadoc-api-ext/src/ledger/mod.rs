@@ -12,9 +12,17 @@
 //!   later. On equal times the more restrictive status wins: opt-out, then a status this
 //!   program does not know, then opt-in. So replays and overlaps, in any order, leave the same
 //!   ledger as the latest change of each number alone.
+//! - **One bad record never stops the list.** A change the ledger cannot apply (no number, a
+//!   number that is not E.164, no status, no time: the API makes every field optional) is set
+//!   aside, as received, with its reason ([`Ledger::set_aside`]), and the rest of its window
+//!   applies. Where its number can be read, that number is **held**: its status becomes
+//!   `held` (an unknown status, so opted out) at the change's time, or at the window's end
+//!   when the change has none, and it wins every tie; only a later well-formed change replaces
+//!   it.
 //! - **Look-ups** are local: [`Ledger::textability`] answers "may I text this number?" from
-//!   the database, and says [`Textability::Stale`] when the checkpoint is older than the bound
-//!   you give (the sync has stopped).
+//!   the database, and says [`Textability::Stale`] when the sync has not confirmed it was
+//!   caught up within the bound you give, both times by the **database's clock** (the syncing
+//!   and the checking machines' clocks never meet).
 //!
 //! Backends, each behind a Cargo feature: `SqliteLedger` (feature `sqlite`: one file, one
 //! machine) and `PostgresLedger` (feature `postgres`: replicas, one of which polls at a time).
@@ -62,6 +70,7 @@ use serde::Serialize;
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use any::{AnyLedger, LedgerUrl, open};
+pub use batch::HELD;
 pub use phone::canonical_phone;
 #[cfg(feature = "postgres")]
 pub use postgres::{LeaseHolder, PostgresLedger, PostgresOptions};
@@ -105,11 +114,14 @@ pub enum Textability {
     OptedIn(LedgerEntry),
     /// No change of the number was ever received (PandaDoc reports numbers that changed).
     NeverSeen,
-    /// The checkpoint is older than the bound given (or there is none): the sync has stopped,
-    /// so any answer may be out of date. What the ledger holds is given anyway.
+    /// The sync last confirmed it was caught up longer ago than the bound given, by the
+    /// database's clock (or never did): it has stopped or fallen behind, so any answer may be
+    /// out of date. What the ledger holds is given anyway.
     Stale {
         /// The checkpoint, `None` before the first window.
         checkpoint: Option<DateTime<Utc>>,
+        /// When the sync last confirmed it was caught up (the database's clock).
+        caught_up: Option<DateTime<Utc>>,
         /// The number's entry, if any.
         entry: Option<LedgerEntry>,
     },
@@ -121,15 +133,21 @@ impl Textability {
         matches!(self, Self::OptedIn(_) | Self::NeverSeen)
     }
 
-    /// The answer from an entry and the checkpoint, at `now`.
+    /// The answer from an entry, the checkpoint and when the sync last confirmed it was caught
+    /// up, at `now` (the same clock as `caught_up`).
     pub(crate) fn decide(
         entry: Option<LedgerEntry>,
         checkpoint: Option<DateTime<Utc>>,
+        caught_up: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
         max_staleness: TimeDelta,
     ) -> Self {
-        if checkpoint.is_none_or(|c| c < now - max_staleness) {
-            return Self::Stale { checkpoint, entry };
+        if checkpoint.is_none() || caught_up.is_none_or(|c| c < now - max_staleness) {
+            return Self::Stale {
+                checkpoint,
+                caught_up,
+                entry,
+            };
         }
         match entry {
             None => Self::NeverSeen,
@@ -139,15 +157,34 @@ impl Textability {
     }
 }
 
+/// A change set aside: the ledger could not apply it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SetAside {
+    /// The change as received, in JSON (`null` or absent where the API sent no value).
+    pub record: String,
+    /// Why it could not be applied.
+    pub reason: String,
+    /// Its number, canonical, when it could be read: that number is held as opted out.
+    pub phone_number: Option<String>,
+    /// When the ledger first received it.
+    pub received: DateTime<Utc>,
+}
+
 /// What a ledger holds, in brief.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LedgerStats {
     /// The sync's checkpoint.
     pub checkpoint: Option<DateTime<Utc>>,
+    /// When the sync last confirmed it was caught up (the database's clock).
+    pub caught_up: Option<DateTime<Utc>>,
+    /// The database's clock when these figures were read.
+    pub as_of: DateTime<Utc>,
     /// Numbers by status (`opt-in`, `opt-out`, or an unknown status's text).
     pub numbers_by_status: BTreeMap<String, u64>,
     /// Changes in the history.
     pub history: u64,
+    /// Changes set aside ([`Ledger::set_aside`]).
+    pub set_aside: u64,
     /// The schema version of the database.
     pub schema_version: i64,
 }
@@ -159,6 +196,8 @@ pub struct Applied {
     pub updated: u64,
     /// Changes appended to the history (repeats are not).
     pub recorded: u64,
+    /// Changes set aside for the first time (repeats are not).
+    pub set_aside: u64,
 }
 
 /// Where a ledger's tables live: their names start with `prefix` (default `pandadoc_`), and
@@ -209,6 +248,7 @@ impl LedgerOptions {
             numbers: at("sms_numbers"),
             history: at("sms_history"),
             checkpoint: at("sms_checkpoint"),
+            rejected: at("sms_rejected"),
             schema: format!("\"{}\"", self.schema),
             lease_key: lease_key(&format!("{}.{}", self.schema, self.prefix)),
         })
@@ -222,6 +262,7 @@ pub(crate) struct Tables {
     pub numbers: String,
     pub history: String,
     pub checkpoint: String,
+    pub rejected: String,
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub schema: String,
     /// The PostgreSQL advisory-lock key of this ledger's leader lease.
@@ -260,10 +301,11 @@ fn lease_key(name: &str) -> i64 {
 
 /// A do-not-text ledger; see the [module docs](self). It is the sync's checkpoint store.
 pub trait Ledger: CheckpointStore {
-    /// Records `changes` and moves the checkpoint from `expected` to `new`, in one
-    /// transaction. [`StoreError::Conflict`] when the checkpoint is not `expected` (another
-    /// replica moved it): nothing is written. A change without a number, status or time, or
-    /// with a number that is not E.164, is [`StoreError::InvalidInput`]: nothing is written.
+    /// Records `changes` (read in a window that ends at `new`) and moves the checkpoint from
+    /// `expected` to `new`, in one transaction. [`StoreError::Conflict`] when the checkpoint is
+    /// not `expected` (another replica moved it): nothing is written. A change that cannot be
+    /// applied is set aside, and its number held where it can be read (see the
+    /// [module docs](self)); the rest applies.
     fn apply(
         &self,
         changes: &[SmsOptOutChange],
@@ -277,8 +319,21 @@ pub trait Ledger: CheckpointStore {
         phone: &str,
     ) -> impl Future<Output = Result<Option<LedgerEntry>, StoreError>> + Send;
 
-    /// May `phone` be texted? [`Textability::Stale`] when the checkpoint is older than
-    /// `max_staleness` before now.
+    /// Records that the sync was caught up at `watermark` (its target, `now - lag`), at the
+    /// database's now; nothing when the checkpoint is elsewhere. The sync calls it; staleness
+    /// is judged by it. The default does nothing (a ledger without a clock of its own).
+    fn confirm_caught_up(
+        &self,
+        watermark: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let _ = watermark;
+        async { Ok(()) }
+    }
+
+    /// May `phone` be texted? [`Textability::Stale`] when the sync last confirmed it was
+    /// caught up more than `max_staleness` ago, by the database's clock. The default, for a
+    /// ledger without a clock of its own, takes the checkpoint for that time and this machine's
+    /// clock for now.
     fn textability(
         &self,
         phone: &str,
@@ -289,6 +344,7 @@ pub trait Ledger: CheckpointStore {
             let checkpoint = self.load().await?.map(|c| c.watermark);
             Ok(Textability::decide(
                 entry,
+                checkpoint,
                 checkpoint,
                 Utc::now(),
                 max_staleness,
@@ -313,7 +369,15 @@ pub trait Ledger: CheckpointStore {
         phone: &str,
     ) -> impl Future<Output = Result<Vec<LedgerEntry>, StoreError>> + Send;
 
-    /// The checkpoint, counts, and schema version.
+    /// Up to `limit` changes set aside, after the record `after`, in record order (page through
+    /// them all by passing the last record back).
+    fn set_aside(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<SetAside>, StoreError>> + Send;
+
+    /// The checkpoint, when last caught up, counts, and schema version.
     fn stats(&self) -> impl Future<Output = Result<LedgerStats, StoreError>> + Send;
 }
 
@@ -329,17 +393,28 @@ impl<L: Ledger> OptOutSync<L> {
         F: AsyncFnOnce(&SyncBatch) -> Result<(), E>,
         E: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        self.step_with(async |ledger: &L, expected, next, batch| {
-            let changes = batch.as_ref().map_or(&[][..], |b| &b.changes[..]);
-            ledger.apply(changes, expected.as_ref(), &next).await?;
-            if let Some(batch) = &batch {
-                after(batch)
-                    .await
-                    .map_err(|e| SyncError::Rejected(e.into()))?;
-            }
-            Ok(())
-        })
-        .await
+        let report = self
+            .step_with(async |ledger: &L, expected, next, batch| {
+                let changes = batch.as_ref().map_or(&[][..], |b| &b.changes[..]);
+                ledger.apply(changes, expected.as_ref(), &next).await?;
+                if let Some(batch) = &batch {
+                    after(batch)
+                        .await
+                        .map_err(|e| SyncError::Rejected(e.into()))?;
+                }
+                Ok(())
+            })
+            .await?;
+        // Caught up: after a window that reached the target, or with nothing left to read.
+        let confirmed = match &report {
+            Some(r) if r.caught_up => Some(r.window.to),
+            Some(_) => None,
+            None => self.store().load().await?.map(|c| c.watermark),
+        };
+        if let Some(watermark) = confirmed {
+            self.store().confirm_caught_up(watermark).await?;
+        }
+        Ok(report)
     }
 
     /// [`step_into_ledger`](Self::step_into_ledger) until caught up; the number of windows.
@@ -395,18 +470,25 @@ mod tests {
         let bound = TimeDelta::minutes(15);
         use SmsOptOutStatus::*;
         assert!(matches!(
-            Textability::decide(Some(entry(OptOut)), fresh, now, bound),
+            Textability::decide(Some(entry(OptOut)), fresh, fresh, now, bound),
             Textability::OptedOut(_)
         ));
         assert!(matches!(
-            Textability::decide(Some(entry(Unknown("x".into()))), fresh, now, bound),
+            Textability::decide(Some(entry(Unknown("x".into()))), fresh, fresh, now, bound),
             Textability::OptedOut(_)
         ));
-        assert!(Textability::decide(Some(entry(OptIn)), fresh, now, bound).may_text());
-        assert!(Textability::decide(None, fresh, now, bound).may_text());
-        let stale = Textability::decide(Some(entry(OptIn)), Some(now - bound * 2), now, bound);
+        assert!(Textability::decide(Some(entry(OptIn)), fresh, fresh, now, bound).may_text());
+        assert!(Textability::decide(None, fresh, fresh, now, bound).may_text());
+        let stale =
+            Textability::decide(Some(entry(OptIn)), fresh, Some(now - bound * 2), now, bound);
         assert!(matches!(stale, Textability::Stale { entry: Some(_), .. }));
         assert!(!stale.may_text());
-        assert!(!Textability::decide(None, None, now, bound).may_text());
+        assert!(!Textability::decide(None, None, None, now, bound).may_text());
+        // A checkpoint that moved recently is not enough: the sync must have caught up.
+        assert!(!Textability::decide(None, fresh, None, now, bound).may_text());
+        assert!(matches!(
+            Textability::decide(Some(entry(Unknown(HELD.into()))), fresh, fresh, now, bound),
+            Textability::OptedOut(_)
+        ));
     }
 }

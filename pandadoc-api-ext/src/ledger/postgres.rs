@@ -12,7 +12,8 @@ use tokio_postgres::{Client, Config, NoTls, Statement, config::SslMode};
 use super::batch::{NEWER_WINS, Prepared, Row, prepare};
 use super::sql::{self, Dialect, Statements};
 use super::{
-    Applied, Ledger, LedgerEntry, LedgerOptions, LedgerStats, Tables, Textability, canonical_phone,
+    Applied, Ledger, LedgerEntry, LedgerOptions, LedgerStats, SetAside, Tables, Textability,
+    canonical_phone,
 };
 use crate::SmsOptOutChange;
 use crate::sync::{Checkpoint, CheckpointStore, StoreError};
@@ -109,7 +110,9 @@ struct Writer {
     cas: Statement,
     history: Statement,
     numbers: Statement,
+    set_aside: Statement,
     checkpoint: Statement,
+    confirm_caught_up: Statement,
 }
 
 /// The read statements, prepared once on the reading connection.
@@ -119,8 +122,11 @@ struct ReadStatements {
     textability: Statement,
     entries: Statement,
     history_of: Statement,
+    freshness: Statement,
     count_by_status: Statement,
     count_history: Statement,
+    count_rejected: Statement,
+    rejected: Statement,
     schema_version: Statement,
 }
 
@@ -261,7 +267,18 @@ impl PostgresLedger {
                 ),
             )
             .await?,
+            set_aside: prepare_on(
+                &writer,
+                &format!(
+                    "INSERT INTO {} (record, reason, phone, received) \
+                     SELECT r, w, p, $4 FROM unnest($1::text[], $2::text[], $3::text[]) \
+                     AS u(r, w, p) ON CONFLICT DO NOTHING",
+                    t.rejected
+                ),
+            )
+            .await?,
             checkpoint: prepare_on(&writer, &shared.checkpoint).await?,
+            confirm_caught_up: prepare_on(&writer, &shared.confirm_caught_up).await?,
             client: writer,
         };
         let reads = ReadStatements {
@@ -270,8 +287,11 @@ impl PostgresLedger {
             textability: prepare_on(&reader, &shared.textability).await?,
             entries: prepare_on(&reader, &shared.entries).await?,
             history_of: prepare_on(&reader, &shared.history_of).await?,
+            freshness: prepare_on(&reader, &shared.freshness).await?,
             count_by_status: prepare_on(&reader, &shared.count_by_status).await?,
             count_history: prepare_on(&reader, &shared.count_history).await?,
+            count_rejected: prepare_on(&reader, &shared.count_rejected).await?,
+            rejected: prepare_on(&reader, &shared.rejected).await?,
             schema_version: prepare_on(&reader, &shared.schema_version).await?,
         };
         Ok(Self {
@@ -366,7 +386,9 @@ impl PostgresLedger {
             cas,
             history,
             numbers,
+            set_aside,
             checkpoint,
+            ..
         } = &mut *writer;
         let tx = client.transaction().await.map_err(&err)?;
         let moved = tx
@@ -384,19 +406,23 @@ impl PostgresLedger {
         let now = Utc::now();
         let mut applied = Applied::default();
         if !batch.history.is_empty() {
-            let history_rows = Columns::of(&batch.history);
+            let rows = Columns::of(&batch.history);
             applied.recorded = tx
-                .execute(
-                    history,
-                    &[
-                        &history_rows.phone,
-                        &history_rows.status,
-                        &history_rows.changed,
-                        &now,
-                    ],
-                )
+                .execute(history, &[&rows.phone, &rows.status, &rows.changed, &now])
                 .await
                 .map_err(&err)?;
+        }
+        if !batch.rejected.is_empty() {
+            let record: Vec<&str> = batch.rejected.iter().map(|r| r.record.as_str()).collect();
+            let reason: Vec<&str> = batch.rejected.iter().map(|r| r.reason.as_str()).collect();
+            let phone: Vec<Option<&str>> =
+                batch.rejected.iter().map(|r| r.phone.as_deref()).collect();
+            applied.set_aside = tx
+                .execute(set_aside, &[&record, &reason, &phone, &now])
+                .await
+                .map_err(&err)?;
+        }
+        if !batch.latest.is_empty() {
             let latest = Columns::of(&batch.latest);
             applied.updated = tx
                 .execute(
@@ -519,7 +545,7 @@ impl Ledger for PostgresLedger {
         expected: Option<&Checkpoint>,
         new: &Checkpoint,
     ) -> Result<Applied, StoreError> {
-        let batch = prepare(changes)?;
+        let batch = prepare(changes, new.watermark);
         self.write(&batch, expected.copied(), *new).await
     }
 
@@ -546,15 +572,15 @@ impl Ledger for PostgresLedger {
             .query_one(&self.inner.reads.textability, &[&phone])
             .await
             .map_err(self.error("look a number up"))?;
-        let checkpoint: Option<DateTime<Utc>> = row.get(0);
         let found = row
-            .get::<_, Option<&str>>(1)
+            .get::<_, Option<&str>>(3)
             .is_some()
-            .then(|| entry(phone, &row, 1));
+            .then(|| entry(phone, &row, 3));
         Ok(Textability::decide(
             found,
-            checkpoint,
-            Utc::now(),
+            row.get(0),
+            row.get(1),
+            row.get(2),
             max_staleness,
         ))
     }
@@ -592,10 +618,46 @@ impl Ledger for PostgresLedger {
         Ok(rows.iter().map(|r| entry(phone.clone(), r, 0)).collect())
     }
 
+    async fn confirm_caught_up(&self, watermark: DateTime<Utc>) -> Result<(), StoreError> {
+        let writer = self.inner.writer.lock().await;
+        writer
+            .client
+            .execute(&writer.confirm_caught_up, &[&watermark])
+            .await
+            .map(drop)
+            .map_err(self.error("confirm the sync caught up"))
+    }
+
+    async fn set_aside(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<SetAside>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self
+            .inner
+            .reader
+            .query(&self.inner.reads.rejected, &[&after.unwrap_or(""), &limit])
+            .await
+            .map_err(self.error("list the changes set aside"))?;
+        Ok(rows
+            .iter()
+            .map(|r| SetAside {
+                record: r.get(0),
+                reason: r.get(1),
+                phone_number: r.get(2),
+                received: r.get(3),
+            })
+            .collect())
+    }
+
     async fn stats(&self) -> Result<LedgerStats, StoreError> {
         let err = self.error("read the ledger's figures");
         let (reader, reads) = (&self.inner.reader, &self.inner.reads);
-        let checkpoint = self.load().await?.map(|c| c.watermark);
+        let freshness = reader
+            .query_one(&reads.freshness, &[])
+            .await
+            .map_err(&err)?;
         let numbers_by_status = reader
             .query(&reads.count_by_status, &[])
             .await
@@ -603,21 +665,21 @@ impl Ledger for PostgresLedger {
             .iter()
             .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1) as u64))
             .collect();
-        let history: i64 = reader
-            .query_one(&reads.count_history, &[])
-            .await
-            .map_err(&err)?
-            .get(0);
-        let schema_version: i64 = reader
-            .query_one(&reads.schema_version, &[])
-            .await
-            .map_err(&err)?
-            .get(0);
+        let count = async |statement| {
+            reader
+                .query_one(statement, &[])
+                .await
+                .map(|r| r.get::<_, i64>(0))
+                .map_err(&err)
+        };
         Ok(LedgerStats {
-            checkpoint,
+            checkpoint: freshness.get(0),
+            caught_up: freshness.get(1),
+            as_of: freshness.get(2),
             numbers_by_status,
-            history: history as u64,
-            schema_version,
+            history: count(&reads.count_history).await? as u64,
+            set_aside: count(&reads.count_rejected).await? as u64,
+            schema_version: count(&reads.schema_version).await?,
         })
     }
 }

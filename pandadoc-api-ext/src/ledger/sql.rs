@@ -65,7 +65,7 @@ impl Dialect {
 
 /// The migrations, in order: the `n`th brings a ledger from version `n - 1` to `n`. Each is
 /// one batch of statements, run in the transaction that then records its version.
-const MIGRATIONS: &[fn(&Tables, Dialect) -> String] = &[initial];
+const MIGRATIONS: &[fn(&Tables, Dialect) -> String] = &[initial, set_aside_and_caught_up];
 
 /// Version 1: the numbers, the history, the checkpoint.
 fn initial(t: &Tables, d: Dialect) -> String {
@@ -85,6 +85,23 @@ fn initial(t: &Tables, d: Dialect) -> String {
         checkpoint = t.checkpoint,
         numbers_options = d.table_options(true),
         history_options = d.table_options(false),
+    )
+}
+
+/// Version 2: changes set aside (a change the ledger cannot apply, kept as received, once), and
+/// when the sync last confirmed it was caught up, by the database's clock (a ledger of version
+/// 1 starts from its checkpoint's last move).
+fn set_aside_and_caught_up(t: &Tables, d: Dialect) -> String {
+    let (text, time) = (d.text(), d.time());
+    format!(
+        "CREATE TABLE IF NOT EXISTS {rejected} (
+            record {text} PRIMARY KEY, reason {text} NOT NULL, phone {text},
+            received {time} NOT NULL){options};
+         ALTER TABLE {checkpoint} ADD COLUMN caught_up {time};
+         UPDATE {checkpoint} SET caught_up = updated;",
+        rejected = t.rejected,
+        checkpoint = t.checkpoint,
+        options = d.table_options(false),
     )
 }
 
@@ -141,8 +158,14 @@ pub(crate) struct Statements {
     pub checkpoint: String,
     /// A number's status, time and when recorded, by number `1`.
     pub entry: String,
-    /// The checkpoint, and number `1`'s status, time and when recorded if any: one row.
+    /// Records that the sync was caught up at watermark `1`, now by the database's clock (no
+    /// row where the checkpoint has moved on).
+    pub confirm_caught_up: String,
+    /// The checkpoint, when the sync last confirmed it was caught up, the database's now, and
+    /// number `1`'s status, time and when recorded if any: one row.
     pub textability: String,
+    /// The checkpoint, when last confirmed caught up, and the database's now.
+    pub freshness: String,
     /// Up to `3` entries after number `1`, in number order; only opted-out ones when `2`.
     pub entries: String,
     /// Number `1`'s history, oldest first.
@@ -151,6 +174,10 @@ pub(crate) struct Statements {
     pub count_by_status: String,
     /// Changes in the history.
     pub count_history: String,
+    /// Changes set aside.
+    pub count_rejected: String,
+    /// Up to `2` changes set aside, after record `1`, in record order.
+    pub rejected: String,
     /// The schema version.
     pub schema_version: String,
 }
@@ -173,12 +200,24 @@ impl Statements {
                 t.numbers,
                 p(1)
             ),
+            confirm_caught_up: format!(
+                "UPDATE {} SET caught_up = {} WHERE id = 1 AND watermark = {}",
+                t.checkpoint,
+                d.now(),
+                p(1)
+            ),
             textability: format!(
-                "SELECT c.watermark, n.status, n.changed, n.recorded FROM {} c \
+                "SELECT c.watermark, c.caught_up, {}, n.status, n.changed, n.recorded FROM {} c \
                  LEFT JOIN {} n ON n.phone = {} WHERE c.id = 1",
+                d.now(),
                 t.checkpoint,
                 t.numbers,
                 p(1)
+            ),
+            freshness: format!(
+                "SELECT watermark, caught_up, {} FROM {} WHERE id = 1",
+                d.now(),
+                t.checkpoint
             ),
             entries: format!(
                 "SELECT phone, status, changed, recorded FROM {} WHERE phone > {} \
@@ -196,6 +235,14 @@ impl Statements {
             ),
             count_by_status: format!("SELECT status, count(*) FROM {} GROUP BY status", t.numbers),
             count_history: format!("SELECT count(*) FROM {}", t.history),
+            count_rejected: format!("SELECT count(*) FROM {}", t.rejected),
+            rejected: format!(
+                "SELECT record, reason, phone, received FROM {} WHERE record > {} \
+                 ORDER BY record LIMIT {}",
+                t.rejected,
+                p(1),
+                p(2)
+            ),
             schema_version: schema_version(t),
         }
     }

@@ -5,13 +5,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use chrono::{TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::batch::{NEWER_WINS, Prepared, from_micros, prepare};
 use super::sql::{self, Dialect, Statements};
 use super::{
-    Applied, Ledger, LedgerEntry, LedgerOptions, LedgerStats, Tables, Textability, canonical_phone,
+    Applied, Ledger, LedgerEntry, LedgerOptions, LedgerStats, SetAside, Tables, Textability,
+    canonical_phone,
 };
 use crate::SmsOptOutChange;
 use crate::sync::{Checkpoint, CheckpointStore, StoreError};
@@ -46,6 +47,7 @@ struct Sql {
     shared: Statements,
     history: String,
     numbers: String,
+    set_aside: String,
 }
 
 impl Sql {
@@ -61,6 +63,11 @@ impl Sql {
                 "INSERT INTO {} AS cur (phone, status, rank, changed, recorded) \
                  VALUES (?1, ?2, ?3, ?4, ?5) {NEWER_WINS}",
                 t.numbers
+            ),
+            set_aside: format!(
+                "INSERT INTO {} (record, reason, phone, received) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT DO NOTHING",
+                t.rejected
             ),
         }
     }
@@ -146,7 +153,7 @@ impl SqliteLedger {
         expected: Option<&Checkpoint>,
         new: &Checkpoint,
     ) -> Result<Applied, StoreError> {
-        let batch = prepare(changes)?;
+        let batch = prepare(changes, new.watermark);
         self.write(&batch, expected.copied(), *new)
     }
 
@@ -181,6 +188,12 @@ impl SqliteLedger {
             for row in &batch.history {
                 applied.recorded += history
                     .execute(params![row.phone, row.status, row.changed_us, now])
+                    .map_err(&err)? as u64;
+            }
+            let mut set_aside = tx.prepare_cached(&self.inner.sql.set_aside).map_err(&err)?;
+            for r in &batch.rejected {
+                applied.set_aside += set_aside
+                    .execute(params![r.record, r.reason, r.phone, now])
                     .map_err(&err)? as u64;
             }
             let mut numbers = tx.prepare_cached(&self.inner.sql.numbers).map_err(&err)?;
@@ -222,26 +235,70 @@ impl SqliteLedger {
     ) -> Result<Textability, StoreError> {
         let phone = canonical_phone(phone)?;
         let conn = lock(&self.inner.reader);
-        let (checkpoint, found) = conn
+        let (checkpoint, caught_up, now, found) = conn
             .prepare_cached(&self.inner.sql.shared.textability)
             .and_then(|mut s| {
                 s.query_row([&phone], |r| {
                     let checkpoint: Option<i64> = r.get(0)?;
-                    let status: Option<String> = r.get(1)?;
+                    let caught_up: Option<i64> = r.get(1)?;
+                    let now: i64 = r.get(2)?;
+                    let status: Option<String> = r.get(3)?;
                     let found = match status {
-                        Some(status) => Some(entry(phone.clone(), status, r.get(2)?, r.get(3)?)),
+                        Some(status) => Some(entry(phone.clone(), status, r.get(4)?, r.get(5)?)),
                         None => None,
                     };
-                    Ok((checkpoint.map(from_micros), found))
+                    Ok((
+                        checkpoint.map(from_micros),
+                        caught_up.map(from_micros),
+                        from_micros(now),
+                        found,
+                    ))
                 })
             })
             .map_err(self.error("look a number up"))?;
         Ok(Textability::decide(
             found,
             checkpoint,
-            Utc::now(),
+            caught_up,
+            now,
             max_staleness,
         ))
+    }
+
+    /// [`Ledger::confirm_caught_up`], on this thread.
+    pub fn confirm_caught_up_blocking(&self, watermark: DateTime<Utc>) -> Result<(), StoreError> {
+        let conn = lock(&self.inner.writer);
+        conn.prepare_cached(&self.inner.sql.shared.confirm_caught_up)
+            .and_then(|mut s| s.execute([watermark.timestamp_micros()]))
+            .map(drop)
+            .map_err(self.error("confirm the sync caught up"))
+    }
+
+    fn set_aside_blocking(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<SetAside>, StoreError> {
+        let conn = lock(&self.inner.reader);
+        conn.prepare_cached(&self.inner.sql.shared.rejected)
+            .and_then(|mut s| {
+                s.query_map(
+                    params![
+                        after.unwrap_or(""),
+                        i64::try_from(limit).unwrap_or(i64::MAX)
+                    ],
+                    |r| {
+                        Ok(SetAside {
+                            record: r.get(0)?,
+                            reason: r.get(1)?,
+                            phone_number: r.get(2)?,
+                            received: from_micros(r.get(3)?),
+                        })
+                    },
+                )?
+                .collect()
+            })
+            .map_err(self.error("list the changes set aside"))
     }
 
     /// [`Ledger::entries`], on this thread.
@@ -284,20 +341,28 @@ impl SqliteLedger {
         let sql = &self.inner.sql.shared;
         let conn = lock(&self.inner.reader);
         let read = || -> rusqlite::Result<LedgerStats> {
-            let checkpoint = read_checkpoint(&conn, sql)?.map(|c| c.watermark);
+            let (checkpoint, caught_up, as_of) = conn.query_row(&sql.freshness, [], |r| {
+                Ok((
+                    r.get::<_, Option<i64>>(0)?.map(from_micros),
+                    r.get::<_, Option<i64>>(1)?.map(from_micros),
+                    from_micros(r.get(2)?),
+                ))
+            })?;
             let mut by_status = std::collections::BTreeMap::new();
             let mut s = conn.prepare_cached(&sql.count_by_status)?;
             for row in s.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
                 let (status, n) = row?;
                 by_status.insert(status, n as u64);
             }
-            let history: i64 = conn.query_row(&sql.count_history, [], |r| r.get(0))?;
-            let schema_version = conn.query_row(&sql.schema_version, [], |r| r.get(0))?;
+            let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0));
             Ok(LedgerStats {
                 checkpoint,
+                caught_up,
+                as_of,
                 numbers_by_status: by_status,
-                history: history as u64,
-                schema_version,
+                history: count(&sql.count_history)? as u64,
+                set_aside: count(&sql.count_rejected)? as u64,
+                schema_version: conn.query_row(&sql.schema_version, [], |r| r.get(0))?,
             })
         };
         read().map_err(self.error("read the ledger's figures"))
@@ -392,7 +457,7 @@ impl Ledger for SqliteLedger {
         expected: Option<&Checkpoint>,
         new: &Checkpoint,
     ) -> Result<Applied, StoreError> {
-        let batch = prepare(changes)?;
+        let batch = prepare(changes, new.watermark);
         let (expected, new) = (expected.copied(), *new);
         self.off_runtime(move |l| l.write(&batch, expected, new))
             .await
@@ -429,7 +494,55 @@ impl Ledger for SqliteLedger {
         self.off_runtime(move |l| l.history_blocking(&phone)).await
     }
 
+    async fn confirm_caught_up(&self, watermark: DateTime<Utc>) -> Result<(), StoreError> {
+        self.off_runtime(move |l| l.confirm_caught_up_blocking(watermark))
+            .await
+    }
+
+    async fn set_aside(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<SetAside>, StoreError> {
+        let after = after.map(str::to_string);
+        self.off_runtime(move |l| l.set_aside_blocking(after.as_deref(), limit))
+            .await
+    }
+
     async fn stats(&self) -> Result<LedgerStats, StoreError> {
         self.off_runtime(|l| l.stats_blocking()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A ledger written by version 1 (its migration alone) opens at this version: the tables
+    /// of later versions are added, its rows kept, and `caught_up` starts at the checkpoint's
+    /// last move.
+    #[test]
+    fn an_older_ledger_is_upgraded_where_it_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        let options = LedgerOptions::default();
+        let t = options.tables(false).unwrap();
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute(&sql::meta_table(&t), []).unwrap();
+            let first = &sql::migrations(&t, Dialect::Sqlite, None, "v1.db").unwrap()[0];
+            conn.execute_batch(first).unwrap();
+            conn.execute(
+                &format!("UPDATE {} SET watermark = 10, updated = 20", t.checkpoint),
+                [],
+            )
+            .unwrap();
+        }
+        let ledger = SqliteLedger::open(&path, &options).unwrap();
+        let stats = ledger.stats_blocking().unwrap();
+        assert_eq!(stats.schema_version, sql::SCHEMA_VERSION);
+        assert_eq!(stats.checkpoint, Some(from_micros(10)));
+        assert_eq!(stats.caught_up, Some(from_micros(20)));
+        assert_eq!(stats.set_aside, 0);
     }
 }

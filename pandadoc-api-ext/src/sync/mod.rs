@@ -131,6 +131,8 @@ pub struct WindowReport {
     pub delivered: usize,
     /// How far the new checkpoint is behind now.
     pub behind: TimeDelta,
+    /// The window ended at the sync's target (`now - lag`): after it, the store was caught up.
+    pub caught_up: bool,
 }
 
 /// Why a sync stopped. The checkpoint is at the last window the caller accepted.
@@ -312,6 +314,7 @@ impl<S: CheckpointStore> OptOutSync<S> {
                 window: page.window,
                 delivered,
                 behind: now - to,
+                caught_up: to == target,
             }))
         }
         .instrument(span)

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 use common::sim::{Change, start_server, truth};
 use pandadoc_api_ext::SystemClock;
+use pandadoc_api_ext::ledger::SCHEMA_VERSION;
 use serde_json::Value;
 
 fn command(base_url: &str, args: &[&str]) -> Command {
@@ -311,7 +312,9 @@ async fn ledger_round_trip(ledger: &str, prefix: &str) {
         check(&[&in_number, "+19995550000"], &[]).status.code(),
         Some(0)
     );
-    let stale = check(&[&in_number], &["--max-staleness", "1s"]);
+    // Staleness is judged by when the sync last confirmed it was caught up (by the database's
+    // clock): the sync above did, a moment ago; nothing is fresher than zero.
+    let stale = check(&[&in_number], &["--max-staleness", "0s"]);
     assert_eq!(stale.status.code(), Some(4));
     assert!(text(stale.stdout).contains("\"stale\""));
     let bad = check(&[&in_number, "555-0100"], &[]);
@@ -324,8 +327,10 @@ async fn ledger_round_trip(ledger: &str, prefix: &str) {
         .unwrap();
     assert!(status.status.success(), "{}", text(status.stderr));
     let status: Value = serde_json::from_slice(&status.stdout).unwrap();
-    assert_eq!(status["schema_version"], 1);
+    assert_eq!(status["schema_version"], SCHEMA_VERSION);
     assert!(status["behind_s"].as_i64().unwrap() < 120);
+    assert!(status["since_caught_up_s"].as_i64().unwrap() < 120);
+    assert_eq!(status["set_aside"], 0);
     let counted: u64 = status["numbers_by_status"]
         .as_object()
         .unwrap()
@@ -416,4 +421,58 @@ async fn postgres_ledger_sync_check_export_status_and_a_standby() {
         "{stderr}"
     );
     assert!(!stderr.contains("not-the-password-42"), "{stderr}");
+}
+
+/// A change the ledger cannot apply (a number that is not E.164) is set aside with a warning
+/// on stderr, the rest of the window applies, and the sync exits 0; `status` counts it and
+/// `export --set-aside` lists it as received.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_record_is_set_aside_and_the_list_goes_on() {
+    let now = Utc::now();
+    let mut log = truth(4, now - TimeDelta::hours(27), 5, 10, 1);
+    let at = log[0].at;
+    log.push(Change {
+        phone: "555-0100".into(),
+        status: "opt-out",
+        at,
+        visible: at,
+    });
+    log.sort_by_key(|c| c.at);
+    let good = expected(&log[..]).len() - 1;
+    let server = start_server(Arc::new(log), Arc::new(SystemClock), Arc::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("opt-outs.db").display());
+    let out = run(
+        &server.base_url,
+        &["sync", "--ledger", &url, "--last", "30h"],
+    );
+    let stderr = text(out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("set aside") && stderr.contains("555-0100"),
+        "the warning names the record: {stderr}"
+    );
+    let status = run(&server.base_url, &["status", "--ledger", &url]);
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["set_aside"], 1);
+    let counted: u64 = status["numbers_by_status"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, good as u64, "every other number applied");
+    let aside = run(
+        &server.base_url,
+        &["export", "--ledger", &url, "--set-aside"],
+    );
+    let lines: Vec<Value> = text(aside.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    let record: Value = serde_json::from_str(lines[0]["record"].as_str().unwrap()).unwrap();
+    assert_eq!(record["phone_number"], "555-0100");
+    assert!(lines[0]["reason"].as_str().unwrap().contains("555-0100"));
+    assert_eq!(lines[0]["phone_number"], Value::Null);
 }

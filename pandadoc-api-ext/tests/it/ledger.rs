@@ -11,7 +11,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use common::ledgers;
 use common::sim::{SimClock, start_server, t0};
 use pandadoc_api_ext::ledger::{
-    Ledger, LedgerOptions, PostgresLedger, PostgresOptions, SCHEMA_VERSION, SqliteLedger,
+    HELD, Ledger, LedgerOptions, PostgresLedger, PostgresOptions, SCHEMA_VERSION, SqliteLedger,
     Textability,
 };
 use pandadoc_api_ext::sync::{Checkpoint, CheckpointStore, OptOutSync, StoreError, SyncOptions};
@@ -191,13 +191,15 @@ macro_rules! both {
     };
 }
 
-async fn conflicts_and_bad_changes_write_nothing(ledger: impl Ledger) {
+async fn a_conflict_writes_nothing(ledger: impl Ledger) {
     let one = [change("+14155550100", "opt-out", 5)];
     ledger.apply(&one, None, &checkpoint(10)).await.unwrap();
     // Another replica moved the checkpoint: nothing of this batch is written.
+    let mut untimed = change("+14155550101", "opt-out", 1);
+    untimed.opt_out_changed = None;
     let err = ledger
         .apply(
-            &[change("+14155550100", "opt-in", 9)],
+            &[change("+14155550100", "opt-in", 9), untimed],
             Some(&checkpoint(7)),
             &checkpoint(20),
         )
@@ -207,26 +209,12 @@ async fn conflicts_and_bad_changes_write_nothing(ledger: impl Ledger) {
         matches!(&err, StoreError::Conflict { found: Some(f), .. } if *f == checkpoint(10)),
         "{err}"
     );
-    // A change without a time cannot be ordered; a number that is not E.164 cannot be keyed.
-    let mut untimed = change("+14155550101", "opt-out", 1);
-    untimed.opt_out_changed = None;
-    for bad in [
-        vec![change("+14155550100", "opt-in", 9), untimed],
-        vec![
-            change("+14155550100", "opt-in", 9),
-            change("555-0100", "opt-out", 1),
-        ],
-    ] {
-        let err = ledger
-            .apply(&bad, Some(&checkpoint(10)), &checkpoint(20))
-            .await
-            .unwrap_err();
-        assert!(matches!(err, StoreError::InvalidInput { .. }), "{err}");
-    }
     assert_eq!(ledger.load().await.unwrap(), Some(checkpoint(10)));
     let entry = ledger.entry("+14155550100").await.unwrap().unwrap();
     assert_eq!(entry.status, SmsOptOutStatus::OptOut);
     assert_eq!(ledger.history("+14155550100").await.unwrap().len(), 1);
+    assert_eq!(ledger.entry("+14155550101").await.unwrap(), None);
+    assert_eq!(ledger.stats().await.unwrap().set_aside, 0);
     // An empty window moves the checkpoint alone.
     ledger
         .apply(&[], Some(&checkpoint(10)), &checkpoint(20))
@@ -235,9 +223,118 @@ async fn conflicts_and_bad_changes_write_nothing(ledger: impl Ledger) {
     assert_eq!(ledger.load().await.unwrap(), Some(checkpoint(20)));
 }
 both!(
-    sqlite_conflicts_and_bad_changes_write_nothing,
-    postgres_conflicts_and_bad_changes_write_nothing,
-    conflicts_and_bad_changes_write_nothing
+    sqlite_a_conflict_writes_nothing,
+    postgres_a_conflict_writes_nothing,
+    a_conflict_writes_nothing
+);
+
+async fn a_bad_change_is_set_aside_and_never_makes_a_number_textable(ledger: impl Ledger) {
+    let fresh = TimeDelta::days(365 * 100);
+    ledger
+        .apply(
+            &[change("+14155550101", "opt-in", 5)],
+            None,
+            &checkpoint(10),
+        )
+        .await
+        .unwrap();
+    let mut untimed = change("+14155550101", "opt-in", 1);
+    untimed.opt_out_changed = None;
+    let mut no_status = change("+14155550102", "opt-in", 12);
+    no_status.status = None;
+    let window = [
+        change("+14155550100", "opt-out", 11),
+        untimed.clone(),
+        no_status,
+        change("555-0100", "opt-out", 13),
+    ];
+    // The window applies around what cannot be applied, and the checkpoint moves.
+    let applied = ledger
+        .apply(&window, Some(&checkpoint(10)), &checkpoint(20))
+        .await
+        .unwrap();
+    assert_eq!((applied.recorded, applied.set_aside), (1, 3), "{applied:?}");
+    assert_eq!(ledger.load().await.unwrap(), Some(checkpoint(20)));
+    ledger.confirm_caught_up(at(20)).await.unwrap();
+    assert!(matches!(
+        ledger.textability("+14155550100", fresh).await.unwrap(),
+        Textability::OptedOut(_)
+    ));
+    // The opted-in number whose new change has no time is held, as is the one without status.
+    for phone in ["+14155550101", "+14155550102"] {
+        let answer = ledger.textability(phone, fresh).await.unwrap();
+        assert!(
+            matches!(&answer, Textability::OptedOut(e) if e.status.as_str() == HELD),
+            "{phone}: {answer:?}"
+        );
+    }
+    // A repeat delivery (the next window's overlap) is set aside once.
+    let applied = ledger
+        .apply(&window, Some(&checkpoint(20)), &checkpoint(30))
+        .await
+        .unwrap();
+    assert_eq!(applied.set_aside, 0);
+    let stats = ledger.stats().await.unwrap();
+    assert_eq!(stats.set_aside, 3);
+    let aside = ledger.set_aside(None, 2).await.unwrap();
+    let rest = ledger.set_aside(Some(&aside[1].record), 10).await.unwrap();
+    assert_eq!((aside.len(), rest.len()), (2, 1), "pages in record order");
+    let all: Vec<_> = aside.iter().chain(&rest).collect();
+    let held = all
+        .iter()
+        .find(|r| r.phone_number.as_deref() == Some("+14155550101"))
+        .unwrap();
+    assert_eq!(held.record, serde_json::to_string(&untimed).unwrap());
+    assert!(held.reason.contains("opt_out_changed"), "{held:?}");
+    let unreadable = all.iter().find(|r| r.record.contains("555-0100")).unwrap();
+    assert_eq!(unreadable.phone_number, None);
+    // A later well-formed change releases a hold. The untimed change was held at the end of
+    // each window that delivered it (20, then 30); the one without status at its own time, 12.
+    ledger
+        .apply(
+            &[
+                change("+14155550101", "opt-in", 29),
+                change("+14155550102", "opt-in", 12),
+            ],
+            Some(&checkpoint(30)),
+            &checkpoint(35),
+        )
+        .await
+        .unwrap();
+    assert!(
+        !ledger
+            .textability("+14155550101", fresh)
+            .await
+            .unwrap()
+            .may_text(),
+        "still held: the change is older than the last delivery of the untimed one"
+    );
+    ledger
+        .apply(
+            &[change("+14155550101", "opt-in", 31)],
+            Some(&checkpoint(35)),
+            &checkpoint(40),
+        )
+        .await
+        .unwrap();
+    ledger.confirm_caught_up(at(40)).await.unwrap();
+    assert!(matches!(
+        ledger.textability("+14155550101", fresh).await.unwrap(),
+        Textability::OptedIn(_)
+    ));
+    assert!(
+        !ledger
+            .textability("+14155550102", fresh)
+            .await
+            .unwrap()
+            .may_text(),
+        "a hold wins the tie with a change of its own time"
+    );
+}
+both!(
+    sqlite_a_bad_change_is_set_aside_and_never_makes_a_number_textable,
+    postgres_a_bad_change_is_set_aside_and_never_makes_a_number_textable,
+    a_bad_change_is_set_aside_and_never_makes_a_number_textable
 );
 
 async fn lookups_tell_the_four_answers_apart(ledger: impl Ledger) {
@@ -247,6 +344,7 @@ async fn lookups_tell_the_four_answers_apart(ledger: impl Ledger) {
         ledger.textability("+14155550100", fresh).await.unwrap(),
         Textability::Stale {
             checkpoint: None,
+            caught_up: None,
             entry: None
         }
     ));
@@ -256,6 +354,20 @@ async fn lookups_tell_the_four_answers_apart(ledger: impl Ledger) {
         change("+14155550102", "paused", 3),
     ];
     ledger.apply(&batch, None, &checkpoint(10)).await.unwrap();
+    // A checkpoint is not enough: until the sync confirms it caught up, every answer is stale.
+    let unconfirmed = ledger.textability("+14155550101", fresh).await.unwrap();
+    assert!(
+        matches!(&unconfirmed, Textability::Stale { checkpoint: Some(c), caught_up: None, entry: Some(_) } if *c == at(10)),
+        "{unconfirmed:?}"
+    );
+    assert!(!unconfirmed.may_text());
+    // A confirmation for a watermark the checkpoint is not at changes nothing.
+    ledger.confirm_caught_up(at(9)).await.unwrap();
+    assert_eq!(ledger.stats().await.unwrap().caught_up, None);
+    ledger.confirm_caught_up(at(10)).await.unwrap();
+    let stats = ledger.stats().await.unwrap();
+    let caught_up = stats.caught_up.expect("confirmed");
+    assert!(caught_up <= stats.as_of, "both by the database's clock");
     let answer = async |phone: &str| ledger.textability(phone, fresh).await.unwrap();
     assert!(
         matches!(answer("+1 (415) 555-0100").await, Textability::OptedOut(e) if e.phone_number == "+14155550100")
@@ -268,13 +380,13 @@ async fn lookups_tell_the_four_answers_apart(ledger: impl Ledger) {
         matches!(answer("+1 415 555 0102").await, Textability::OptedOut(e) if e.status == SmsOptOutStatus::Unknown("paused".into()))
     );
     assert_eq!(answer("+14155550199").await, Textability::NeverSeen);
-    // The checkpoint is 2025: older than an hour.
+    // Confirmed longer ago than the bound (a negative bound: any confirmation is too old).
     let stale = ledger
-        .textability("+14155550101", TimeDelta::hours(1))
+        .textability("+14155550101", TimeDelta::seconds(-1))
         .await
         .unwrap();
     assert!(
-        matches!(&stale, Textability::Stale { checkpoint: Some(c), entry: Some(_) } if *c == at(10)),
+        matches!(&stale, Textability::Stale { checkpoint: Some(c), caught_up: Some(_), entry: Some(_) } if *c == at(10)),
         "{stale:?}"
     );
     assert!(!stale.may_text());

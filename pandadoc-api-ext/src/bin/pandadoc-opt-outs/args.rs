@@ -60,11 +60,17 @@ pub enum Command {
     /// May these numbers be texted? One line per number.
     #[command(after_help = "Example:\n  \
         pandadoc-opt-outs check --ledger sqlite:opt-outs.db '+1 415 555 0100' || echo 'do not text'\n\n\
-        Exit 0: every number may be texted; 3: at least one opted out; 4: the ledger is stale.")]
+        Exit 0: every number may be texted; 3: at least one opted out (or held: a change of it\n\
+        could not be read); 4: the ledger is stale.\n\n\
+        Stale: the sync has not confirmed it was caught up with PandaDoc for longer than\n\
+        --max-staleness, both times by the ledger database's clock (so the clocks of the machine\n\
+        that syncs and the one that checks never meet). A stale ledger answers nothing: the sync\n\
+        has stopped or fallen behind, and a recent STOP may be missing.")]
     Check(CheckArgs),
     /// Print the current list, in number order, for a CRM or an SMS tool.
     #[command(
-        after_help = "Example:\n  pandadoc-opt-outs export --ledger sqlite:opt-outs.db --only opted-out --format csv > dnt.csv"
+        after_help = "Examples:\n  pandadoc-opt-outs export --ledger sqlite:opt-outs.db --only opted-out --format csv > dnt.csv\n  \
+        pandadoc-opt-outs export --ledger sqlite:opt-outs.db --set-aside"
     )]
     Export(ExportArgs),
     /// The ledger's checkpoint, how far behind now, counts, schema version and lease holder.
@@ -188,7 +194,8 @@ pub struct LedgerArgs {
 pub struct CheckArgs {
     #[command(flatten)]
     pub ledger: LedgerArgs,
-    /// Older than this, the ledger's answers are stale (exit 4).
+    /// The sync last confirmed it was caught up longer ago than this (by the database's
+    /// clock): the ledger's answers are stale (exit 4).
     #[arg(long, value_parser = span, default_value = "15m")]
     pub max_staleness: TimeDelta,
     #[arg(long, value_enum, default_value = "jsonl")]
@@ -210,6 +217,11 @@ pub struct ExportArgs {
     /// Only the numbers that may not be texted.
     #[arg(long, value_enum)]
     pub only: Option<Only>,
+    /// The changes set aside instead (the ledger could not apply them): each as received, why,
+    /// its number if readable (held as opted out) and when first received.
+    #[arg(long, conflicts_with = "only")]
+    pub set_aside: bool,
+    /// jsonl and csv stream page by page; table reads the whole list first (for people).
     #[arg(long, value_enum, default_value = "jsonl")]
     pub format: Format,
 }

@@ -38,9 +38,11 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
 
 fn logs(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
-    // Quiet by default (the error line says what failed); RUST_LOG=warn shows retries,
-    // RUST_LOG=info every request and window.
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("error"));
+    // Quiet by default (the error line says what failed) but for changes the ledger sets
+    // aside, which an operator must see; RUST_LOG=warn shows retries, RUST_LOG=info every
+    // request and window.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("error,pandadoc_api_ext::ledger=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

@@ -1,6 +1,7 @@
-//! `status`: the ledger's checkpoint, how far behind now, counts, schema version and lease.
+//! `status`: the ledger's checkpoint, how far behind now and since the sync was last caught
+//! up (by the database's clock), counts, changes set aside, schema version and lease.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use pandadoc_api_ext::ledger::{AnyLedger, Ledger};
 use serde_json::json;
 
@@ -13,12 +14,16 @@ pub async fn status(args: &StatusArgs) -> Result<(), Failure> {
     let (url, options) = args.ledger.parsed().map_err(Failure::store)?;
     let ledger = crate::ledger::open(&url, &options).await?;
     let stats = ledger.stats().await.map_err(Failure::store)?;
-    let behind = stats.checkpoint.map(|c| (Utc::now() - c).num_seconds());
+    // Both by the database's clock, as `check` judges staleness.
+    let since = |t: Option<DateTime<Utc>>| t.map(|t| (stats.as_of - t).num_seconds());
     let mut status = json!({
         "checkpoint": stats.checkpoint,
-        "behind_s": behind,
+        "behind_s": since(stats.checkpoint),
+        "caught_up": stats.caught_up,
+        "since_caught_up_s": since(stats.caught_up),
         "numbers_by_status": stats.numbers_by_status,
         "history": stats.history,
+        "set_aside": stats.set_aside,
         "schema_version": stats.schema_version,
     });
     status["location"] = json!(ledger.location());
