@@ -77,54 +77,94 @@ impl LedgerUrl {
         }
     }
 
-    /// Opens the ledger (creating its file, schema and tables if need be, and bringing an older
-    /// schema to this version), with PostgreSQL's default [`PostgresOptions`](super::PostgresOptions).
+    /// Opens the ledger to write (creating its file, schema and tables if need be, and
+    /// bringing an older schema to this version), with PostgreSQL's default
+    /// [`PostgresOptions`](super::PostgresOptions).
     pub async fn open(&self, options: &LedgerOptions) -> Result<AnyLedger, StoreError> {
-        match &self.0 {
-            Target::Sqlite(path) => open_sqlite(path, options).await,
-            #[cfg(feature = "postgres")]
-            Target::Postgres { url, .. } => {
-                PostgresLedger::connect(url, options, &PostgresOptions::default())
-                    .await
-                    .map(AnyLedger::Postgres)
-            }
-            #[cfg(not(feature = "postgres"))]
-            Target::Postgres { .. } => Err(not_built("postgres")),
-        }
+        self.open_as(options, Access::Write, &Default::default())
+            .await
     }
 
-    /// [`open`](Self::open), with these options for a PostgreSQL ledger (a SQLite one ignores
-    /// them).
+    /// Opens the ledger to look numbers up: nothing is created, written or locked (see
+    /// `SqliteLedger::open_read_only`, `PostgresLedger::connect_read_only`). A missing ledger
+    /// is [`StoreError::NoLedger`].
+    pub async fn open_read_only(&self, options: &LedgerOptions) -> Result<AnyLedger, StoreError> {
+        self.open_as(options, Access::Read, &Default::default())
+            .await
+    }
+
+    /// [`open`](Self::open) or, with `Access::Read`, [`open_read_only`](Self::open_read_only),
+    /// with these options for a PostgreSQL ledger (a SQLite one ignores them).
     #[cfg(feature = "postgres")]
     pub async fn open_with(
         &self,
         options: &LedgerOptions,
+        access: Access,
         postgres: &PostgresOptions,
     ) -> Result<AnyLedger, StoreError> {
+        self.open_as(options, access, postgres).await
+    }
+
+    async fn open_as(
+        &self,
+        options: &LedgerOptions,
+        access: Access,
+        postgres: &PostgresSettings,
+    ) -> Result<AnyLedger, StoreError> {
         match &self.0 {
-            Target::Sqlite(path) => open_sqlite(path, options).await,
-            Target::Postgres { url, .. } => PostgresLedger::connect(url, options, postgres)
-                .await
-                .map(AnyLedger::Postgres),
+            Target::Sqlite(path) => open_sqlite(path, options, access).await,
+            #[cfg(feature = "postgres")]
+            Target::Postgres { url, .. } => match access {
+                Access::Write => PostgresLedger::connect(url, options, postgres).await,
+                Access::Read => PostgresLedger::connect_read_only(url, options, postgres).await,
+            }
+            .map(AnyLedger::Postgres),
+            #[cfg(not(feature = "postgres"))]
+            Target::Postgres { .. } => {
+                let _ = (postgres, access);
+                Err(not_built("postgres"))
+            }
         }
     }
 }
 
+/// How a ledger is opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// To write: created or upgraded if need be (the sync).
+    Write,
+    /// To look up only: nothing created, written or locked.
+    Read,
+}
+
+#[cfg(feature = "postgres")]
+type PostgresSettings = PostgresOptions;
+/// Without PostgreSQL there is nothing to set.
+#[cfg(not(feature = "postgres"))]
+type PostgresSettings = ();
+
 #[cfg(feature = "sqlite")]
-async fn open_sqlite(path: &Path, options: &LedgerOptions) -> Result<AnyLedger, StoreError> {
+async fn open_sqlite(
+    path: &Path,
+    options: &LedgerOptions,
+    access: Access,
+) -> Result<AnyLedger, StoreError> {
     let (path, options) = (path.to_path_buf(), options.clone());
     let location = path.display().to_string();
-    tokio::task::spawn_blocking(move || SqliteLedger::open(path, &options))
-        .await
-        .map_err(|e| StoreError::Io {
-            location,
-            source: std::io::Error::other(e),
-        })?
-        .map(AnyLedger::Sqlite)
+    tokio::task::spawn_blocking(move || match access {
+        Access::Write => SqliteLedger::open(path, &options),
+        Access::Read => SqliteLedger::open_read_only(path, &options),
+    })
+    .await
+    .map_err(|e| StoreError::Io {
+        location,
+        source: std::io::Error::other(e),
+    })?
+    .map(AnyLedger::Sqlite)
 }
 
 #[cfg(not(feature = "sqlite"))]
-async fn open_sqlite(_: &Path, _: &LedgerOptions) -> Result<AnyLedger, StoreError> {
+async fn open_sqlite(_: &Path, _: &LedgerOptions, _: Access) -> Result<AnyLedger, StoreError> {
     Err(not_built("sqlite"))
 }
 

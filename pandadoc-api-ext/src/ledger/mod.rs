@@ -69,7 +69,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub use any::{AnyLedger, LedgerUrl, open};
+pub use any::{Access, AnyLedger, LedgerUrl, open};
 pub use batch::HELD;
 pub use phone::canonical_phone;
 #[cfg(feature = "postgres")]

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::Mutex;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Config, NoTls, Statement, config::SslMode};
 
 use super::batch::{NEWER_WINS, Prepared, Row, prepare};
@@ -97,12 +98,13 @@ struct Inner {
     location: String,
     tables: Tables,
     options: PostgresOptions,
-    writer: Mutex<Writer>,
+    /// `None` when connected read-only.
+    writer: Option<Mutex<Writer>>,
     reader: Client,
     reads: ReadStatements,
     leading: AtomicBool,
     /// Drives the writing connection, which holds the lease: finished once that session is gone.
-    session: tokio::task::JoinHandle<()>,
+    session: Option<tokio::task::JoinHandle<()>>,
 }
 
 struct Writer {
@@ -157,6 +159,16 @@ fn location(config: &Config) -> String {
         hosts.join(","),
         config.get_dbname().unwrap_or("")
     )
+}
+
+/// The URL's settings with `postgres`'s, and where it points (without the password).
+fn configure(url: &str, postgres: &PostgresOptions) -> Result<(Config, String), StoreError> {
+    let mut config = parse(url)?;
+    config
+        .connect_timeout(postgres.connect_timeout)
+        .application_name(&postgres.application_name);
+    let location = location(&config);
+    Ok((config, location))
 }
 
 /// The URL's connection settings; a malformed URL is invalid input.
@@ -219,11 +231,7 @@ impl PostgresLedger {
         postgres: &PostgresOptions,
     ) -> Result<Self, StoreError> {
         let tables = options.tables(true)?;
-        let mut config = parse(url)?;
-        config
-            .connect_timeout(postgres.connect_timeout)
-            .application_name(&postgres.application_name);
-        let location = location(&config);
+        let (config, location) = configure(url, postgres)?;
         let (writer, session) = connect(&config, &location).await?;
         // Keepalives on the lease's session: the server ends a dead leader's session, and so
         // frees its lease, within about 25 s.
@@ -235,7 +243,6 @@ impl PostgresLedger {
             .await
             .map_err(|e| database(&location, "set keepalives", e))?;
         create_schema(&writer, &tables, &location).await?;
-        let (reader, _) = connect(&config, &location).await?;
         let t = &tables;
         let shared = Statements::new(t, Dialect::Postgres);
         let prepare_on = async |client: &Client, sql: &str| {
@@ -281,6 +288,52 @@ impl PostgresLedger {
             confirm_caught_up: prepare_on(&writer, &shared.confirm_caught_up).await?,
             client: writer,
         };
+        let (reader, _) = connect(&config, &location).await?;
+        Self::with(location, tables, postgres, Some((writer, session)), reader).await
+    }
+
+    /// Connects to look numbers up: one connection, and nothing created, written or locked,
+    /// so a role with only `SELECT` on the ledger's tables (and `USAGE` on their schema)
+    /// suffices. A missing schema or table is [`StoreError::NoLedger`]; a schema of another
+    /// version than this program's is refused (a sync upgrades an older one). The write
+    /// methods of [`Ledger`] and the lease answer [`StoreError::InvalidInput`].
+    pub async fn connect_read_only(
+        url: &str,
+        options: &LedgerOptions,
+        postgres: &PostgresOptions,
+    ) -> Result<Self, StoreError> {
+        let tables = options.tables(true)?;
+        let (config, location) = configure(url, postgres)?;
+        let (reader, _) = connect(&config, &location).await?;
+        let found = match reader.query_opt(&sql::schema_version(&tables), &[]).await {
+            Ok(row) => row.map(|r| r.get::<_, i64>(0)),
+            Err(e)
+                if e.code().is_some_and(|c| {
+                    *c == SqlState::UNDEFINED_TABLE || *c == SqlState::INVALID_SCHEMA_NAME
+                }) =>
+            {
+                None
+            }
+            Err(e) => return Err(database(&location, "read the schema version", e)),
+        };
+        sql::readable(found, &location)?;
+        Self::with(location, tables, postgres, None, reader).await
+    }
+
+    async fn with(
+        location: String,
+        tables: Tables,
+        postgres: &PostgresOptions,
+        writer: Option<(Writer, tokio::task::JoinHandle<()>)>,
+        reader: Client,
+    ) -> Result<Self, StoreError> {
+        let shared = Statements::new(&tables, Dialect::Postgres);
+        let prepare_on = async |client: &Client, sql: &str| {
+            client
+                .prepare(sql)
+                .await
+                .map_err(|e| database(&location, "prepare a statement", e))
+        };
         let reads = ReadStatements {
             checkpoint: prepare_on(&reader, &shared.checkpoint).await?,
             entry: prepare_on(&reader, &shared.entry).await?,
@@ -294,18 +347,30 @@ impl PostgresLedger {
             rejected: prepare_on(&reader, &shared.rejected).await?,
             schema_version: prepare_on(&reader, &shared.schema_version).await?,
         };
+        let (writer, session) = match writer {
+            Some((writer, session)) => (Some(Mutex::new(writer)), Some(session)),
+            None => (None, None),
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 location,
                 tables,
                 options: postgres.clone(),
-                writer: Mutex::new(writer),
+                writer,
                 reader,
                 reads,
                 leading: AtomicBool::new(false),
                 session,
             }),
         })
+    }
+
+    /// The writing connection; an error when connected read-only.
+    async fn writer(&self) -> Result<tokio::sync::MutexGuard<'_, Writer>, StoreError> {
+        match &self.inner.writer {
+            Some(writer) => Ok(writer.lock().await),
+            None => Err(sql::read_only(&self.inner.location)),
+        }
     }
 
     /// `postgres://user@host:port/dbname` (never the password).
@@ -323,7 +388,7 @@ impl PostgresLedger {
         if self.is_leading() {
             return Ok(true);
         }
-        let writer = self.inner.writer.lock().await;
+        let writer = self.writer().await?;
         let got: bool = writer
             .client
             .query_one(
@@ -347,7 +412,12 @@ impl PostgresLedger {
 
     /// Whether this replica holds the lease: it took it and its session is still open.
     pub fn is_leading(&self) -> bool {
-        self.inner.leading.load(Ordering::SeqCst) && !self.inner.session.is_finished()
+        self.inner.leading.load(Ordering::SeqCst)
+            && self
+                .inner
+                .session
+                .as_ref()
+                .is_some_and(|s| !s.is_finished())
     }
 
     /// The replica holding the lease, if any.
@@ -380,7 +450,7 @@ impl PostgresLedger {
         new: Checkpoint,
     ) -> Result<Applied, StoreError> {
         let err = self.error("apply a batch");
-        let mut writer = self.inner.writer.lock().await;
+        let mut writer = self.writer().await?;
         let Writer {
             client,
             cas,
@@ -619,7 +689,7 @@ impl Ledger for PostgresLedger {
     }
 
     async fn confirm_caught_up(&self, watermark: DateTime<Utc>) -> Result<(), StoreError> {
-        let writer = self.inner.writer.lock().await;
+        let writer = self.writer().await?;
         writer
             .client
             .execute(&writer.confirm_caught_up, &[&watermark])

@@ -150,6 +150,32 @@ pub(crate) fn migrations(
         .collect())
 }
 
+/// What a read-only open accepts: a ledger at exactly this version (`None`: no ledger).
+pub(crate) fn readable(found: Option<i64>, location: &str) -> Result<(), StoreError> {
+    let location = location.to_string();
+    match found {
+        None => Err(StoreError::NoLedger { location }),
+        Some(found) if found < SCHEMA_VERSION => Err(StoreError::SchemaTooOld {
+            location,
+            found,
+            supported: SCHEMA_VERSION,
+        }),
+        Some(found) if found > SCHEMA_VERSION => Err(StoreError::SchemaTooNew {
+            location,
+            found,
+            supported: SCHEMA_VERSION,
+        }),
+        Some(_) => Ok(()),
+    }
+}
+
+/// The error of a write on a ledger opened read-only.
+pub(crate) fn read_only(location: &str) -> StoreError {
+    StoreError::InvalidInput {
+        message: format!("{location}: the ledger was opened read-only; nothing was written"),
+    }
+}
+
 /// Every statement the backends send, by what it does.
 pub(crate) struct Statements {
     /// Moves the checkpoint to `1` where it is `2` (compare-and-set); 1 row, else a conflict.

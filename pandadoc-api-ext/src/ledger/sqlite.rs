@@ -30,7 +30,8 @@ pub struct SqliteLedger {
 struct Inner {
     path: PathBuf,
     sql: Sql,
-    writer: Mutex<Connection>,
+    /// `None` when opened read-only.
+    writer: Option<Mutex<Connection>>,
     reader: Mutex<Connection>,
 }
 
@@ -114,22 +115,96 @@ impl SqliteLedger {
         create_schema(&mut writer, &tables, &path)?;
         let reader = Connection::open(&path).map_err(error("open"))?;
         reader
-            .busy_timeout(Duration::from_secs(5))
-            .map_err(error("set the busy timeout"))?;
-        reader
             .pragma_update(None, "query_only", true)
             .map_err(error("make the reader read-only"))?;
+        Self::with(path, &tables, Some(writer), reader)
+    }
+
+    /// Opens the ledger at `path` to look numbers up: nothing is created or written, and no
+    /// lock is taken (a reader never waits for the sync's writes). A missing file, or one
+    /// without a ledger's tables, is [`StoreError::NoLedger`]; a schema of another version
+    /// than this program's is refused (a sync upgrades an older one). The write methods of
+    /// [`Ledger`] answer [`StoreError::InvalidInput`] and write nothing.
+    ///
+    /// The ledger file may be read-only. As every reader of a SQLite database in WAL mode, this
+    /// one uses the WAL and its index beside the file (`PATH-wal`, `PATH-shm`): they exist while
+    /// the sync runs, and the reader creates them otherwise, so the directory must allow that
+    /// unless they are there.
+    pub fn open_read_only(
+        path: impl AsRef<Path>,
+        options: &LedgerOptions,
+    ) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let tables = options.tables(false)?;
+        let location = path.display().to_string();
+        if !path.is_file() {
+            return Err(StoreError::NoLedger { location });
+        }
+        use rusqlite::OpenFlags;
+        let reader = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| StoreError::Database {
+            location: location.clone(),
+            operation: "open read-only".into(),
+            source: Box::new(e),
+        })?;
+        let found = match reader.query_row(&sql::schema_version(&tables), [], |r| r.get(0)) {
+            Ok(version) => Some(version),
+            Err(rusqlite::Error::QueryReturnedNoRows) => None,
+            Err(rusqlite::Error::SqliteFailure(_, Some(m))) if m.starts_with("no such table") => {
+                None
+            }
+            Err(e) => {
+                return Err(StoreError::Database {
+                    location,
+                    operation: "read the schema version".into(),
+                    source: Box::new(e),
+                });
+            }
+        };
+        sql::readable(found, &location)?;
+        Self::with(path, &tables, None, reader)
+    }
+
+    fn with(
+        path: PathBuf,
+        tables: &Tables,
+        writer: Option<Connection>,
+        reader: Connection,
+    ) -> Result<Self, StoreError> {
+        let location = path.display().to_string();
+        let failed = |operation: &str| {
+            let (location, operation) = (location.clone(), operation.to_string());
+            move |e: rusqlite::Error| StoreError::Database {
+                location,
+                operation,
+                source: Box::new(e),
+            }
+        };
+        reader
+            .busy_timeout(Duration::from_secs(5))
+            .map_err(failed("set the busy timeout"))?;
         reader
             .pragma_update(None, "cache_size", -65536)
-            .map_err(error("set the cache size"))?;
+            .map_err(failed("set the cache size"))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
-                sql: Sql::new(&tables),
-                writer: Mutex::new(writer),
+                sql: Sql::new(tables),
+                writer: writer.map(Mutex::new),
                 reader: Mutex::new(reader),
             }),
         })
+    }
+
+    /// The writing connection; an error when opened read-only.
+    fn writer(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        match &self.inner.writer {
+            Some(writer) => Ok(lock(writer)),
+            None => Err(sql::read_only(&self.inner.path.display().to_string())),
+        }
     }
 
     /// The file's path.
@@ -164,7 +239,7 @@ impl SqliteLedger {
         new: Checkpoint,
     ) -> Result<Applied, StoreError> {
         let err = self.error("apply a batch");
-        let mut conn = lock(&self.inner.writer);
+        let mut conn = self.writer()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&err)?;
@@ -267,7 +342,7 @@ impl SqliteLedger {
 
     /// [`Ledger::confirm_caught_up`], on this thread.
     pub fn confirm_caught_up_blocking(&self, watermark: DateTime<Utc>) -> Result<(), StoreError> {
-        let conn = lock(&self.inner.writer);
+        let conn = self.writer()?;
         conn.prepare_cached(&self.inner.sql.shared.confirm_caught_up)
             .and_then(|mut s| s.execute([watermark.timestamp_micros()]))
             .map(drop)

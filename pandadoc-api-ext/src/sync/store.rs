@@ -58,6 +58,22 @@ pub enum StoreError {
         /// What is wrong, naming the value.
         message: String,
     },
+    /// A ledger opened read-only is not there: the file, the schema or the tables are missing
+    /// (a mistyped location, or a ledger never written). Nothing was created.
+    NoLedger {
+        /// Where it was looked for.
+        location: String,
+    },
+    /// A ledger opened read-only has a schema older than this program reads: opening it for
+    /// writing once (a sync) upgrades it. It is left as it is.
+    SchemaTooOld {
+        /// Which database.
+        location: String,
+        /// The version found.
+        found: i64,
+        /// The version this program reads.
+        supported: i64,
+    },
     /// The database holds a ledger schema newer than this program knows: it is left as it is.
     SchemaTooNew {
         /// Which database.
@@ -91,6 +107,20 @@ impl fmt::Display for StoreError {
                 source,
             } => write!(f, "{location}: {operation}: {source}"),
             Self::InvalidInput { message } => f.write_str(message),
+            Self::NoLedger { location } => write!(
+                f,
+                "{location}: no ledger there (its tables are missing); a sync, or opening it \
+                 for writing, creates it"
+            ),
+            Self::SchemaTooOld {
+                location,
+                found,
+                supported,
+            } => write!(
+                f,
+                "{location}: the ledger schema is version {found}, older than this program reads \
+                 ({supported}): a sync, or opening it for writing, upgrades it"
+            ),
             Self::SchemaTooNew {
                 location,
                 found,

@@ -476,3 +476,38 @@ async fn a_bad_record_is_set_aside_and_the_list_goes_on() {
     assert!(lines[0]["reason"].as_str().unwrap().contains("555-0100"));
     assert_eq!(lines[0]["phone_number"], Value::Null);
 }
+
+/// `check`, `export` and `status` only read: a mistyped SQLite path is a one-line error (exit
+/// 2) that says how to create the ledger, never a verdict, and nothing is created; `init`
+/// creates it, and then `check` answers (stale: no sync has caught up yet).
+#[test]
+fn lookups_never_create_a_ledger_and_init_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("opt-outs.db");
+    let url = format!("sqlite:{}", path.display());
+    let unused = "http://127.0.0.1:9";
+    for args in [
+        vec!["check", "--ledger", &url, "+14155550100"],
+        vec!["export", "--ledger", &url],
+        vec!["status", "--ledger", &url],
+    ] {
+        let out = run(unused, &args);
+        let stderr = text(out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error[invalid_input]: ")
+                && stderr.contains("no ledger")
+                && stderr.contains("pandadoc-opt-outs init")
+                && stderr.lines().count() == 1,
+            "{stderr}"
+        );
+        assert!(out.stdout.is_empty(), "no verdict");
+        assert!(!path.exists(), "{args:?} created the ledger");
+    }
+    let out = run(unused, &["init", "--ledger", &url]);
+    assert!(out.status.success(), "{}", text(out.stderr));
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["schema_version"], SCHEMA_VERSION);
+    let out = run(unused, &["check", "--ledger", &url, "+14155550100"]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(out.stderr));
+}

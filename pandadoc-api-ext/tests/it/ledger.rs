@@ -467,6 +467,94 @@ fn sqlite_a_newer_schema_is_refused_and_left_alone() {
     assert_eq!(version, 99, "left as it was");
 }
 
+/// Look-ups open the ledger read-only: a missing file is an error, never created; on a
+/// read-only file they answer and write nothing (no byte of it, no WAL files); writes are
+/// refused; a schema of another version is refused (a sync upgrades an older one).
+#[tokio::test]
+async fn sqlite_lookups_only_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = LedgerOptions::default();
+    let missing = dir.path().join("mistyped.db");
+    let err = SqliteLedger::open_read_only(&missing, &options).unwrap_err();
+    assert!(matches!(err, StoreError::NoLedger { .. }), "{err}");
+    assert!(err.to_string().contains("mistyped.db"), "{err}");
+    assert!(!missing.exists(), "nothing created");
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    let err = SqliteLedger::open_read_only(&empty, &options).unwrap_err();
+    assert!(matches!(err, StoreError::NoLedger { .. }), "{err}");
+
+    let path = dir.path().join("ledger.db");
+    let writer = SqliteLedger::open(&path, &options).unwrap();
+    writer
+        .apply(
+            &[change("+14155550100", "opt-out", 1)],
+            None,
+            &checkpoint(5),
+        )
+        .await
+        .unwrap();
+    writer.confirm_caught_up(at(5)).await.unwrap();
+    drop(writer);
+    let mut permissions = std::fs::metadata(&path).unwrap().permissions();
+    permissions.set_readonly(true);
+    std::fs::set_permissions(&path, permissions).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let files = || {
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        names
+    };
+    let listed = files();
+    let reader = SqliteLedger::open_read_only(&path, &options).unwrap();
+    assert!(matches!(
+        reader
+            .textability("+14155550100", TimeDelta::days(365 * 100))
+            .await
+            .unwrap(),
+        Textability::OptedOut(_)
+    ));
+    assert_eq!(reader.stats().await.unwrap().set_aside, 0);
+    let err = reader
+        .apply(
+            &[change("+14155550101", "opt-in", 6)],
+            Some(&checkpoint(5)),
+            &checkpoint(6),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("read-only"), "{err}");
+    drop(reader);
+    assert_eq!(std::fs::read(&path).unwrap(), before, "not a byte written");
+    // Beside it, only SQLite's own WAL index may appear (every WAL reader's, see
+    // `SqliteLedger::open_read_only`): no journal, no other file.
+    let mut allowed = listed.clone();
+    allowed.extend(["ledger.db-shm".into(), "ledger.db-wal".into()]);
+    allowed.sort();
+    allowed.dedup();
+    assert!(files().iter().all(|f| allowed.contains(f)), "{:?}", files());
+
+    let mut permissions = std::fs::metadata(&path).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    permissions.set_readonly(false);
+    std::fs::set_permissions(&path, permissions).unwrap();
+    let db = rusqlite::Connection::open(&path).unwrap();
+    db.execute(
+        "UPDATE pandadoc_sms_meta SET value = 1 WHERE key = 'schema_version'",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    let err = SqliteLedger::open_read_only(&path, &options).unwrap_err();
+    assert!(
+        matches!(err, StoreError::SchemaTooOld { found: 1, .. }),
+        "{err}"
+    );
+}
+
 #[tokio::test]
 async fn sqlite_another_prefix_is_another_ledger_in_the_same_file() {
     let (dir, a) = ledgers::sqlite();
@@ -650,3 +738,83 @@ both!(
     postgres_the_sync_records_the_truth_exactly_once,
     the_sync_records_the_truth_exactly_once
 );
+
+/// A role with only `SELECT` on the ledger's tables (and `USAGE` on their schema) looks
+/// numbers up, lists, reads the figures and the lease holder; nothing it runs writes, locks or
+/// creates. A missing schema is an error, never created.
+#[tokio::test]
+async fn postgres_lookups_only_read_with_a_select_only_role() {
+    let Some(url) = ledgers::postgres_url() else {
+        return;
+    };
+    let schema = ledgers::unique("ro");
+    let options = LedgerOptions::default().schema(&schema);
+    let pg = PostgresOptions::default();
+    let owner = PostgresLedger::connect(&url, &options, &pg).await.unwrap();
+    owner
+        .apply(
+            &[change("+14155550100", "opt-out", 1)],
+            None,
+            &checkpoint(5),
+        )
+        .await
+        .unwrap();
+    owner.confirm_caught_up(at(5)).await.unwrap();
+    let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let role = ledgers::unique("reader");
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE {role} LOGIN PASSWORD 'reader-pw'; \
+             GRANT USAGE ON SCHEMA \"{schema}\" TO {role}; \
+             GRANT SELECT ON ALL TABLES IN SCHEMA \"{schema}\" TO {role};"
+        ))
+        .await
+        .unwrap();
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let host = rest.split_once('@').unwrap().1;
+    let reader_url = format!("{scheme}://{role}:reader-pw@{host}");
+    let outcome = async move {
+        let reader = PostgresLedger::connect_read_only(&reader_url, &options, &pg)
+            .await
+            .unwrap();
+        let fresh = TimeDelta::days(365 * 100);
+        assert!(matches!(
+            reader.textability("+14155550100", fresh).await.unwrap(),
+            Textability::OptedOut(_)
+        ));
+        assert_eq!(reader.entries(None, 10, true).await.unwrap().len(), 1);
+        assert_eq!(reader.history("+14155550100").await.unwrap().len(), 1);
+        assert_eq!(reader.stats().await.unwrap().schema_version, SCHEMA_VERSION);
+        assert!(reader.set_aside(None, 10).await.unwrap().is_empty());
+        reader.leader().await.unwrap();
+        let err = reader
+            .apply(&[], Some(&checkpoint(5)), &checkpoint(6))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("read-only"), "{err}");
+        assert!(reader.try_lead().await.is_err(), "no lease for a reader");
+        // The same role cannot open it to write: the look-up path is the only one it has.
+        let err = PostgresLedger::connect(&reader_url, &options, &pg)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Database { .. }), "{err}");
+        let missing = LedgerOptions::default().schema(ledgers::unique("none"));
+        let err = PostgresLedger::connect_read_only(&reader_url, &missing, &pg)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::NoLedger { .. }), "{err}");
+    };
+    let result = tokio::spawn(outcome).await;
+    admin
+        .batch_execute(&format!(
+            "DROP OWNED BY {role}; DROP ROLE {role}; DROP SCHEMA \"{schema}\" CASCADE"
+        ))
+        .await
+        .unwrap();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic.into_panic());
+    }
+}

@@ -15,8 +15,9 @@ pub const EXIT_CODES: &str = "\
 Exit codes:
   0  done (check: every number may be texted)
   1  a failure: PandaDoc, the network, the ledger or stdout (one line error[KIND]: ... on stderr)
-  2  invalid input: a flag, a time, a phone number, a URL, a corrupt state file, a ledger schema
-     newer than this program; nothing was sent
+  2  invalid input: a flag, a time, a phone number, a URL, a corrupt state file, a ledger that
+     does not exist (check, export, status) or whose schema is of another version; nothing was
+     sent
   3  check: at least one number opted out
   4  check: the ledger is staler than --max-staleness
 
@@ -73,6 +74,13 @@ pub enum Command {
         pandadoc-opt-outs export --ledger sqlite:opt-outs.db --set-aside"
     )]
     Export(ExportArgs),
+    /// Create the ledger, or upgrade its schema to this program's (`sync` does too).
+    #[command(
+        after_help = "Example:\n  pandadoc-opt-outs init --ledger postgres://owner@db/optouts\n\n\
+        check, export and status only read: they never create or upgrade a ledger, so the role\n\
+        they connect as needs only SELECT on its tables. init (or a sync) needs the owner's."
+    )]
+    Init(InitArgs),
     /// The ledger's checkpoint, how far behind now, counts, schema version and lease holder.
     #[command(
         after_help = "Example:\n  pandadoc-opt-outs status --ledger postgres://optouts@db/optouts"
@@ -224,6 +232,12 @@ pub struct ExportArgs {
     /// jsonl and csv stream page by page; table reads the whole list first (for people).
     #[arg(long, value_enum, default_value = "jsonl")]
     pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
 }
 
 #[derive(Args, Debug)]

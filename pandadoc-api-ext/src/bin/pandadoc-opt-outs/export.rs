@@ -1,7 +1,7 @@
 //! `export`: the whole list, in number order, for a CRM or an SMS tool; or the changes set
 //! aside.
 
-use pandadoc_api_ext::ledger::{AnyLedger, Ledger, LedgerEntry, SetAside};
+use pandadoc_api_ext::ledger::{Access, AnyLedger, Ledger, LedgerEntry, SetAside};
 use pandadoc_api_ext::sync::StoreError;
 
 use crate::args::ExportArgs;
@@ -44,7 +44,7 @@ const PAGE: usize = 10_000;
 /// The current list in number order (or what was set aside), a page at a time.
 pub async fn export(args: &ExportArgs) -> Result<(), Failure> {
     let (url, options) = args.ledger.parsed().map_err(Failure::store)?;
-    let ledger = crate::ledger::open(&url, &options).await?;
+    let ledger = crate::ledger::open(&url, &options, Access::Read).await?;
     if args.set_aside {
         let page =
             async |l: &AnyLedger, after: Option<String>| l.set_aside(after.as_deref(), PAGE).await;

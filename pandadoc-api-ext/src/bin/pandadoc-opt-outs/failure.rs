@@ -48,6 +48,9 @@ impl Failure {
             e @ (StoreError::InvalidInput { .. } | StoreError::SchemaTooNew { .. }) => {
                 Self::invalid(e)
             }
+            e @ (StoreError::NoLedger { .. } | StoreError::SchemaTooOld { .. }) => Self::invalid(
+                format!("{e} (`pandadoc-opt-outs init --ledger URL` creates or upgrades it)"),
+            ),
             e @ StoreError::Conflict { .. } => Self {
                 line: format!("error[checkpoint]: {e}"),
                 code: 1,

@@ -1,15 +1,20 @@
 //! Opening the ledger a command names, as this program presents itself to PostgreSQL.
 
-use pandadoc_api_ext::ledger::{AnyLedger, LedgerOptions, LedgerUrl, PostgresOptions};
+use pandadoc_api_ext::ledger::{Access, AnyLedger, LedgerOptions, LedgerUrl, PostgresOptions};
 
 use crate::failure::Failure;
 
-/// Opens the ledger at `url`; PostgreSQL sees this replica as `pandadoc-opt-outs@HOST:PID`
-/// (in `pg_stat_activity` and `status`'s lease holder).
-pub async fn open(url: &LedgerUrl, options: &LedgerOptions) -> Result<AnyLedger, Failure> {
+/// Opens the ledger at `url`: to write (`sync`, `init`: created or upgraded if need be) or to
+/// read (`check`, `export`, `status`: nothing created, written or locked). PostgreSQL sees this
+/// process as `pandadoc-opt-outs@HOST:PID` (in `pg_stat_activity` and the lease holder).
+pub async fn open(
+    url: &LedgerUrl,
+    options: &LedgerOptions,
+    access: Access,
+) -> Result<AnyLedger, Failure> {
     let name = format!("pandadoc-opt-outs@{}:{}", hostname(), std::process::id());
     let postgres = PostgresOptions::default().application_name(name);
-    url.open_with(options, &postgres)
+    url.open_with(options, access, &postgres)
         .await
         .map_err(Failure::store)
 }

@@ -33,6 +33,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Check(args) => check::check(args).await,
         Command::Export(args) => export::export(args).await.map(|()| 0),
         Command::Status(args) => status::status(args).await.map(|()| 0),
+        Command::Init(args) => status::init(args).await.map(|()| 0),
     }
 }
 

@@ -1,18 +1,30 @@
-//! `status`: the ledger's checkpoint, how far behind now and since the sync was last caught
+//! `status` and `init`: the ledger's checkpoint, how far behind now and since the sync was last caught
 //! up (by the database's clock), counts, changes set aside, schema version and lease.
 
 use chrono::{DateTime, Utc};
-use pandadoc_api_ext::ledger::{AnyLedger, Ledger};
+use pandadoc_api_ext::ledger::{Access, AnyLedger, Ledger};
 use serde_json::json;
 
-use crate::args::StatusArgs;
+use crate::args::{InitArgs, StatusArgs};
 use crate::failure::Failure;
 use crate::output::Lines;
 
 /// The checkpoint, how far behind now, counts, schema version and (PostgreSQL) the lease.
 pub async fn status(args: &StatusArgs) -> Result<(), Failure> {
     let (url, options) = args.ledger.parsed().map_err(Failure::store)?;
-    let ledger = crate::ledger::open(&url, &options).await?;
+    let ledger = crate::ledger::open(&url, &options, Access::Read).await?;
+    print(&ledger).await
+}
+
+/// `init`: the ledger created or upgraded (opened to write), then its status.
+pub async fn init(args: &InitArgs) -> Result<(), Failure> {
+    let (url, options) = args.ledger.parsed().map_err(Failure::store)?;
+    let ledger = crate::ledger::open(&url, &options, Access::Write).await?;
+    print(&ledger).await
+}
+
+/// One JSON line: the figures of `ledger`.
+async fn print(ledger: &AnyLedger) -> Result<(), Failure> {
     let stats = ledger.stats().await.map_err(Failure::store)?;
     // Both by the database's clock, as `check` judges staleness.
     let since = |t: Option<DateTime<Utc>>| t.map(|t| (stats.as_of - t).num_seconds());
@@ -27,7 +39,7 @@ pub async fn status(args: &StatusArgs) -> Result<(), Failure> {
         "schema_version": stats.schema_version,
     });
     status["location"] = json!(ledger.location());
-    if let AnyLedger::Postgres(pg) = &ledger {
+    if let AnyLedger::Postgres(pg) = ledger {
         let holder = pg.leader().await.map_err(Failure::store)?;
         status["lease_holder"] = json!(holder.map(|h| json!({
             "pid": h.pid,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 use pandadoc_api_ext::Client;
-use pandadoc_api_ext::ledger::{AnyLedger, LedgerOptions};
+use pandadoc_api_ext::ledger::{Access, AnyLedger, LedgerOptions};
 use pandadoc_api_ext::sync::{CheckpointStore, FileStore, OptOutSync, SyncError, WindowReport};
 
 use crate::args::{SyncArgs, SyncTarget};
@@ -195,7 +195,7 @@ pub async fn run(args: &SyncArgs, quiet: bool) -> Result<(), Failure> {
         SyncTarget::State(path) => into_state(client, args, &path, quiet, &stop).await,
         SyncTarget::Ledger(url) => {
             let options = LedgerOptions::default().prefix(&args.table_prefix);
-            let ledger = crate::ledger::open(&url, &options).await?;
+            let ledger = crate::ledger::open(&url, &options, Access::Write).await?;
             into_ledger(client, args, ledger, quiet, &stop).await
         }
     }
