@@ -61,6 +61,8 @@ mod postgres;
 mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(feature = "postgres")]
+mod tls;
 
 use std::collections::BTreeMap;
 use std::future::Future;

@@ -8,10 +8,11 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::Mutex;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, Config, NoTls, Statement, config::SslMode};
+use tokio_postgres::{Client, Config, NoTls, Statement};
 
 use super::batch::{NEWER_WINS, Prepared, Row, prepare};
 use super::sql::{self, Dialect, Statements};
+use super::tls::Tls;
 use super::{
     Applied, Ledger, LedgerEntry, LedgerOptions, LedgerStats, SetAside, Tables, Textability,
     canonical_phone,
@@ -86,8 +87,10 @@ pub struct LeaseHolder {
 /// - **Writes** are set-based: one statement for the history and one for the numbers per
 ///   batch (`unnest` arrays, `ON CONFLICT ... WHERE` newer), in one transaction with the
 ///   checkpoint.
-/// - **TLS** with rustls (verified against the platform's roots) when the URL says
-///   `sslmode=require`; otherwise the connection is plain (for loopback or a private network).
+/// - **TLS** with rustls, as libpq's `sslmode` means it: `disable`, `prefer` (the default:
+///   TLS when the server has it), `require`, `verify-ca` and `verify-full`, with `sslrootcert`
+///   a PEM file of roots or `system` (see the table in the module `tls`'s docs, repeated in
+///   the README's ledger page).
 /// - The URL's password never appears in `Debug`, `Display` or errors.
 #[derive(Clone)]
 pub struct PostgresLedger {
@@ -161,26 +164,30 @@ fn location(config: &Config) -> String {
     )
 }
 
-/// The URL's settings with `postgres`'s, and where it points (without the password).
-fn configure(url: &str, postgres: &PostgresOptions) -> Result<(Config, String), StoreError> {
-    let mut config = parse(url)?;
+/// The URL's settings with `postgres`'s, its TLS, and where it points (without the password).
+fn configure(url: &str, postgres: &PostgresOptions) -> Result<(Config, Tls, String), StoreError> {
+    let (mut config, tls) = parse(url)?;
     config
         .connect_timeout(postgres.connect_timeout)
-        .application_name(&postgres.application_name);
+        .application_name(&postgres.application_name)
+        .ssl_mode(tls.ssl_mode());
     let location = location(&config);
-    Ok((config, location))
+    Ok((config, tls, location))
 }
 
-/// The URL's connection settings; a malformed URL is invalid input.
-fn parse(url: &str) -> Result<Config, StoreError> {
-    url.parse().map_err(|e| StoreError::InvalidInput {
+/// The URL's connection settings and TLS (`sslmode`, `sslrootcert`: see [`super::tls`]); a
+/// malformed URL is invalid input.
+fn parse(url: &str) -> Result<(Config, Tls), StoreError> {
+    let (url, tls) = super::tls::split(url)?;
+    let config = url.parse().map_err(|e| StoreError::InvalidInput {
         message: format!("not a PostgreSQL URL (postgres://user@host:port/dbname): {e}"),
-    })
+    })?;
+    Ok((config, tls))
 }
 
 /// Where `url` points, without its password ([`LedgerUrl`](super::LedgerUrl)'s display).
 pub(crate) fn location_of(url: &str) -> Result<String, StoreError> {
-    parse(url).map(|config| location(&config))
+    parse(url).map(|(config, _)| location(&config))
 }
 
 fn database(location: &str, operation: &str, e: tokio_postgres::Error) -> StoreError {
@@ -194,31 +201,22 @@ fn database(location: &str, operation: &str, e: tokio_postgres::Error) -> StoreE
 /// A client, and the task driving its connection (finished once the session is gone).
 async fn connect(
     config: &Config,
+    tls: &Tls,
     location: &str,
 ) -> Result<(Client, tokio::task::JoinHandle<()>), StoreError> {
     let failed = |e| database(location, "connect", e);
-    if config.get_ssl_mode() == SslMode::Require {
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .and_then(|b| {
-                use rustls_platform_verifier::BuilderVerifierExt;
-                b.with_platform_verifier()
-            })
-            .map_err(|e| StoreError::Database {
-                location: location.to_string(),
-                operation: "set up TLS".into(),
-                source: Box::new(e),
-            })?
-            .with_no_client_auth();
-        let (client, connection) = config
-            .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
-            .await
-            .map_err(failed)?;
-        Ok((client, tokio::spawn(async { drop(connection.await) })))
-    } else {
-        let (client, connection) = config.connect(NoTls).await.map_err(failed)?;
-        Ok((client, tokio::spawn(async { drop(connection.await) })))
+    match tls.client_config(location)? {
+        Some(rustls) => {
+            let (client, connection) = config
+                .connect(tokio_postgres_rustls::MakeRustlsConnect::new(rustls))
+                .await
+                .map_err(failed)?;
+            Ok((client, tokio::spawn(async { drop(connection.await) })))
+        }
+        None => {
+            let (client, connection) = config.connect(NoTls).await.map_err(failed)?;
+            Ok((client, tokio::spawn(async { drop(connection.await) })))
+        }
     }
 }
 
@@ -231,8 +229,8 @@ impl PostgresLedger {
         postgres: &PostgresOptions,
     ) -> Result<Self, StoreError> {
         let tables = options.tables(true)?;
-        let (config, location) = configure(url, postgres)?;
-        let (writer, session) = connect(&config, &location).await?;
+        let (config, tls, location) = configure(url, postgres)?;
+        let (writer, session) = connect(&config, &tls, &location).await?;
         // Keepalives on the lease's session: the server ends a dead leader's session, and so
         // frees its lease, within about 25 s.
         writer
@@ -288,7 +286,7 @@ impl PostgresLedger {
             confirm_caught_up: prepare_on(&writer, &shared.confirm_caught_up).await?,
             client: writer,
         };
-        let (reader, _) = connect(&config, &location).await?;
+        let (reader, _) = connect(&config, &tls, &location).await?;
         Self::with(location, tables, postgres, Some((writer, session)), reader).await
     }
 
@@ -303,8 +301,8 @@ impl PostgresLedger {
         postgres: &PostgresOptions,
     ) -> Result<Self, StoreError> {
         let tables = options.tables(true)?;
-        let (config, location) = configure(url, postgres)?;
-        let (reader, _) = connect(&config, &location).await?;
+        let (config, tls, location) = configure(url, postgres)?;
+        let (reader, _) = connect(&config, &tls, &location).await?;
         let found = match reader.query_opt(&sql::schema_version(&tables), &[]).await {
             Ok(row) => row.map(|r| r.get::<_, i64>(0)),
             Err(e)

@@ -2,6 +2,7 @@
 //! sequence), the simulated endpoint, ledgers, and a client for a mock base URL.
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod ledgers;
 pub mod loopback;
 pub mod sim;
