@@ -30,6 +30,9 @@ const LEASE_POLL: Duration = Duration::from_millis(100);
 /// The takeover bound the replica test checks: `LEASE_POLL` after the server ends the dead
 /// leader's session (at once on loopback), plus room for a loaded machine to schedule the
 /// stand-by.
+/// The replicas' lease: a dead leader's is taken within `LEASE_TTL + LEASE_POLL`.
+const LEASE_TTL: Duration = Duration::from_millis(1500);
+/// `LEASE_TTL + LEASE_POLL`, and room for a loaded machine.
 const TAKEOVER_BOUND: Duration = Duration::from_secs(5);
 
 fn main() {
@@ -154,6 +157,7 @@ async fn replica_child(client: Client, schema: &str, start: DateTime<Utc>) {
     let options = LedgerOptions::default().schema(schema);
     let postgres = PostgresOptions::default()
         .lease_poll(LEASE_POLL)
+        .lease_ttl(LEASE_TTL)
         .application_name(format!("replica-{}", std::process::id()));
     let say = |line: &str| {
         let mut out = std::io::stdout().lock();
@@ -163,22 +167,23 @@ async fn replica_child(client: Client, schema: &str, start: DateTime<Utc>) {
         .lag(TimeDelta::seconds(1))
         .overlap(TimeDelta::seconds(3))
         .max_window(TimeDelta::hours(1));
-    loop {
-        let ledger = match PostgresLedger::connect(&url, &options, &postgres).await {
-            Ok(ledger) => ledger,
+    let ledger = loop {
+        match PostgresLedger::connect(&url, &options, &postgres).await {
+            Ok(ledger) => break ledger,
             Err(e) => {
                 eprintln!("replica: {e}");
                 tokio::time::sleep(LEASE_POLL).await;
-                continue;
             }
-        };
+        }
+    };
+    loop {
         say("standby");
         if let Err(e) = ledger.lead().await {
             eprintln!("replica: {e}");
             continue;
         }
         say("leading");
-        let mut sync = OptOutSync::new(client.clone(), ledger, start, sync_options);
+        let mut sync = OptOutSync::new(client.clone(), ledger.clone(), start, sync_options);
         loop {
             match sync
                 .catch_up_into_ledger(async |_| Ok::<(), std::convert::Infallible>(()))
@@ -187,6 +192,7 @@ async fn replica_child(client: Client, schema: &str, start: DateTime<Utc>) {
                 Ok(_) => tokio::time::sleep(Duration::from_millis(100)).await,
                 Err(SyncError::Api(e)) if e.is_retryable() => continue,
                 Err(e) => {
+                    // A lost lease (or an unreachable database): stand by again.
                     eprintln!("replica: {e}");
                     break;
                 }
@@ -534,8 +540,9 @@ async fn three_replicas() {
         "every change"
     );
 
-    // No two replicas' requests overlap in time, and leadership never goes back to a replica
-    // that gave it up: one leader at a time.
+    // No two replicas' requests overlap in time: a leader stops before its lease can expire,
+    // and a stand-by starts only once it has (a SIGKILLed leader's request may be cut short).
+    // A replica may lead again later: leadership is a lease, not a lifetime.
     let served = server.served.lock().unwrap().clone();
     let id_of = |path: &str| -> usize {
         path.trim_start_matches("/r")
@@ -550,10 +557,11 @@ async fn three_replicas() {
         .map(|s| (s.start, s.end, id_of(&s.path)))
         .collect();
     order.sort();
-    let mut retired = BTreeSet::new();
+    let mut handovers = 0;
     for pair in order.windows(2) {
         let ((_, end_a, a), (start_b, _, b)) = (pair[0], pair[1]);
         if a != b {
+            handovers += 1;
             let a_killed = leader_kills
                 .iter()
                 .any(|&(id, at)| id == a && at <= start_b);
@@ -561,13 +569,9 @@ async fn three_replicas() {
                 end_a <= start_b || a_killed,
                 "replicas {a} and {b} polled at once"
             );
-            assert!(
-                retired.insert(a),
-                "replica {a} polled again after {b} took over"
-            );
-            assert!(!retired.contains(&b), "replica {b} polled again");
         }
     }
+    assert!(handovers >= 1, "the polling moved between replicas");
     // Each takeover after a leader's SIGKILL came within the bound.
     assert!(
         !leader_kills.is_empty(),

@@ -310,6 +310,14 @@ impl Ledger for AnyLedger {
         each!(self, l => l.confirm_caught_up(watermark).await)
     }
 
+    fn may_poll(&self) -> Result<(), StoreError> {
+        each!(self, l => l.may_poll())
+    }
+
+    async fn lease_lost(&self) -> StoreError {
+        each!(self, l => l.lease_lost().await)
+    }
+
     async fn set_aside(
         &self,
         after: Option<&str>,

@@ -251,6 +251,7 @@ impl LedgerOptions {
             history: at("sms_history"),
             checkpoint: at("sms_checkpoint"),
             rejected: at("sms_rejected"),
+            lease: at("sms_lease"),
             schema: format!("\"{}\"", self.schema),
             lease_key: lease_key(&format!("{}.{}", self.schema, self.prefix)),
         })
@@ -266,8 +267,10 @@ pub(crate) struct Tables {
     pub checkpoint: String,
     pub rejected: String,
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub lease: String,
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub schema: String,
-    /// The PostgreSQL advisory-lock key of this ledger's leader lease.
+    /// The PostgreSQL advisory-lock key that serializes this ledger's schema changes.
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub lease_key: i64,
 }
@@ -301,8 +304,10 @@ fn lease_key(name: &str) -> i64 {
     hash as i64
 }
 
-/// A do-not-text ledger; see the [module docs](self). It is the sync's checkpoint store.
-pub trait Ledger: CheckpointStore {
+/// A do-not-text ledger; see the [module docs](self). It is the sync's checkpoint store, and a
+/// handle: clones share the database (the sync watches the lease through one while it writes
+/// through another).
+pub trait Ledger: CheckpointStore + Clone {
     /// Records `changes` (read in a window that ends at `new`) and moves the checkpoint from
     /// `expected` to `new`, in one transaction. [`StoreError::Conflict`] when the checkpoint is
     /// not `expected` (another replica moved it): nothing is written. A change that cannot be
@@ -330,6 +335,20 @@ pub trait Ledger: CheckpointStore {
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         let _ = watermark;
         async { Ok(()) }
+    }
+
+    /// Whether this replica may call PandaDoc now: a PostgreSQL leader past its lease's deadline
+    /// (or that lost it) may not ([`StoreError::LeaseLost`]); the sync asks before each window.
+    /// The default always may.
+    fn may_poll(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Resolves, with the reason, once this replica may no longer call PandaDoc: the sync drops
+    /// a window under way then (a retry may wait long after a 429), so a leader never acts past
+    /// its deadline. The default never resolves.
+    fn lease_lost(&self) -> impl Future<Output = StoreError> + Send {
+        std::future::pending()
     }
 
     /// May `phone` be texted? [`Textability::Stale`] when the sync last confirmed it was
@@ -395,18 +414,24 @@ impl<L: Ledger> OptOutSync<L> {
         F: AsyncFnOnce(&SyncBatch) -> Result<(), E>,
         E: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let report = self
-            .step_with(async |ledger: &L, expected, next, batch| {
-                let changes = batch.as_ref().map_or(&[][..], |b| &b.changes[..]);
-                ledger.apply(changes, expected.as_ref(), &next).await?;
-                if let Some(batch) = &batch {
-                    after(batch)
-                        .await
-                        .map_err(|e| SyncError::Rejected(e.into()))?;
-                }
-                Ok(())
-            })
-            .await?;
+        self.store().may_poll()?;
+        let ledger = self.store().clone();
+        let step = self.step_with(async |ledger: &L, expected, next, batch| {
+            let changes = batch.as_ref().map_or(&[][..], |b| &b.changes[..]);
+            ledger.apply(changes, expected.as_ref(), &next).await?;
+            if let Some(batch) = &batch {
+                after(batch)
+                    .await
+                    .map_err(|e| SyncError::Rejected(e.into()))?;
+            }
+            Ok(())
+        });
+        // A window is dropped, request or write under way, once the lease lapses (the write's
+        // own fence and the checkpoint's compare-and-set keep a dropped write harmless).
+        let report = tokio::select! {
+            report = step => report?,
+            lost = ledger.lease_lost() => return Err(SyncError::Store(lost)),
+        };
         // Caught up: after a window that reached the target, or with nothing left to read.
         let confirmed = match &report {
             Some(r) if r.caught_up => Some(r.window.to),

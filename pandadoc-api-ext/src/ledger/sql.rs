@@ -65,7 +65,7 @@ impl Dialect {
 
 /// The migrations, in order: the `n`th brings a ledger from version `n - 1` to `n`. Each is
 /// one batch of statements, run in the transaction that then records its version.
-const MIGRATIONS: &[fn(&Tables, Dialect) -> String] = &[initial, set_aside_and_caught_up];
+const MIGRATIONS: &[fn(&Tables, Dialect) -> String] = &[initial, set_aside_and_caught_up, lease];
 
 /// Version 1: the numbers, the history, the checkpoint.
 fn initial(t: &Tables, d: Dialect) -> String {
@@ -102,6 +102,19 @@ fn set_aside_and_caught_up(t: &Tables, d: Dialect) -> String {
         rejected = t.rejected,
         checkpoint = t.checkpoint,
         options = d.table_options(false),
+    )
+}
+
+/// Version 3: the leader lease, one row (holder, epoch, expiry by the database's clock).
+fn lease(t: &Tables, d: Dialect) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {lease} (
+            id integer PRIMARY KEY CHECK (id = 1), holder {text}, epoch bigint NOT NULL,
+            expires {time});
+         INSERT INTO {lease} (id, epoch) VALUES (1, 0) ON CONFLICT DO NOTHING;",
+        lease = t.lease,
+        text = d.text(),
+        time = d.time(),
     )
 }
 

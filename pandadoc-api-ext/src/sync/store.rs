@@ -74,6 +74,12 @@ pub enum StoreError {
         /// The version this program reads.
         supported: i64,
     },
+    /// This replica lost the ledger's lease (another took it over, or it could not renew it
+    /// within its deadline): nothing was written. Stand by and lead again.
+    LeaseLost {
+        /// Which database.
+        location: String,
+    },
     /// The database holds a ledger schema newer than this program knows: it is left as it is.
     SchemaTooNew {
         /// Which database.
@@ -107,6 +113,11 @@ impl fmt::Display for StoreError {
                 source,
             } => write!(f, "{location}: {operation}: {source}"),
             Self::InvalidInput { message } => f.write_str(message),
+            Self::LeaseLost { location } => write!(
+                f,
+                "{location}: this replica lost the ledger's lease (another took over, or it \
+                 could not renew in time): nothing was written"
+            ),
             Self::NoLedger { location } => write!(
                 f,
                 "{location}: no ledger there (its tables are missing); a sync, or opening it \

@@ -655,15 +655,22 @@ async fn postgres_errors_and_debug_never_show_the_password() {
     assert!(!format!("{err} {err:?}").contains("hunter2"));
 }
 
+/// The lease is a row with an epoch: one replica holds it; once it expires (here by hand, as
+/// when its holder froze) a stand-by takes it with a new epoch, and the old holder's next
+/// write is refused inside its own transaction (the fence), nothing written; a released lease
+/// is taken at once; a dropped holder's lease is taken within `lease_ttl + lease_poll`.
 #[tokio::test]
-async fn postgres_one_replica_holds_the_lease_and_a_standby_takes_over_when_it_goes() {
+async fn postgres_the_lease_is_a_fenced_row() {
     let Some(url) = ledgers::postgres_url() else {
         return;
     };
-    let options = ledgers::fresh_schema();
+    let schema = ledgers::unique("lease");
+    let options = LedgerOptions::default().schema(&schema);
+    let ttl = Duration::from_millis(900);
     let pg = |name: &str| {
         PostgresOptions::default()
             .lease_poll(Duration::from_millis(20))
+            .lease_ttl(ttl)
             .application_name(name)
     };
     let a = PostgresLedger::connect(&url, &options, &pg("replica-a"))
@@ -675,32 +682,85 @@ async fn postgres_one_replica_holds_the_lease_and_a_standby_takes_over_when_it_g
     assert!(a.try_lead().await.unwrap());
     assert!(!b.try_lead().await.unwrap());
     assert!(a.is_leading() && !b.is_leading());
-    let holder = b.leader().await.unwrap().expect("a leader");
-    assert_eq!(holder.application_name, "replica-a");
+    assert!(
+        b.may_poll().is_ok(),
+        "a replica that never led writes under the CAS alone"
+    );
+    let first = b.leader().await.unwrap().expect("a leader");
+    assert!(first.holder.starts_with("replica-a#"), "{first:?}");
     // Another ledger (schema) has a lease of its own.
     let other = ledgers::postgres(&url).await;
     assert!(other.try_lead().await.unwrap());
-    let standby = tokio::spawn({
-        let b = b.clone();
-        async move { b.lead().await }
-    });
-    drop(a); // its sessions end: the lease is free
-    tokio::time::timeout(Duration::from_secs(30), standby)
+    a.apply(
+        &[change("+14155550100", "opt-out", 1)],
+        None,
+        &checkpoint(10),
+    )
+    .await
+    .unwrap();
+
+    let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    admin
+        .batch_execute(&format!(
+            "UPDATE \"{schema}\".pandadoc_sms_lease SET expires = clock_timestamp() - interval '1 second'"
+        ))
+        .await
+        .unwrap();
+    assert!(b.try_lead().await.unwrap());
+    let second = a.leader().await.unwrap().expect("b leads");
+    assert!(second.holder.starts_with("replica-b#"));
+    assert_eq!(second.epoch, first.epoch + 1, "a takeover is a new epoch");
+    let err = a
+        .apply(
+            &[change("+14155550101", "opt-in", 11)],
+            Some(&checkpoint(10)),
+            &checkpoint(20),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::LeaseLost { .. }), "{err}");
+    assert!(!a.is_leading() && a.may_poll().is_err());
+    assert_eq!(
+        a.load().await.unwrap(),
+        Some(checkpoint(10)),
+        "nothing written"
+    );
+    assert_eq!(a.entry("+14155550101").await.unwrap(), None);
+    b.apply(&[], Some(&checkpoint(10)), &checkpoint(20))
+        .await
+        .unwrap();
+    assert!(!a.try_lead().await.unwrap(), "b renews: a stands by");
+
+    b.release().await.unwrap();
+    assert!(
+        a.try_lead().await.unwrap(),
+        "a released lease is taken at once"
+    );
+    let began = std::time::Instant::now();
+    drop(a);
+    tokio::time::timeout(Duration::from_secs(30), b.lead())
         .await
         .expect("the stand-by took over")
-        .unwrap()
         .unwrap();
+    let took = began.elapsed();
     assert!(b.is_leading());
-    assert_eq!(
-        b.leader().await.unwrap().unwrap().application_name,
-        "replica-b"
+    assert!(
+        took <= ttl + Duration::from_secs(3),
+        "a dead holder's lease is taken within lease_ttl + lease_poll (and room): {took:?}"
     );
+    admin
+        .batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+        .await
+        .unwrap();
 }
 
 // ---------------------------------------------------------------------------------------------
 // The sync into a ledger.
 
-async fn the_sync_records_the_truth_exactly_once(ledger: impl Ledger + Clone + 'static) {
+async fn the_sync_records_the_truth_exactly_once(ledger: impl Ledger + 'static) {
     let log = Arc::new(common::sim::truth(11, t0(), 200, 2000, 2));
     let clock = SimClock(Arc::new(Mutex::new(
         t0() + TimeDelta::days(2) + TimeDelta::hours(1),

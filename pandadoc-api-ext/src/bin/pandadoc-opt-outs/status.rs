@@ -42,10 +42,9 @@ async fn print(ledger: &AnyLedger) -> Result<(), Failure> {
     if let AnyLedger::Postgres(pg) = ledger {
         let holder = pg.leader().await.map_err(Failure::store)?;
         status["lease_holder"] = json!(holder.map(|h| json!({
-            "pid": h.pid,
-            "application_name": h.application_name,
-            "client_addr": h.client_addr,
-            "since": h.since,
+            "holder": h.holder,
+            "epoch": h.epoch,
+            "expires": h.expires,
         })));
     }
     let mut lines = Lines::new();

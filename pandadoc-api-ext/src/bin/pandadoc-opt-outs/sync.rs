@@ -8,7 +8,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 use pandadoc_api_ext::Client;
 use pandadoc_api_ext::ledger::{Access, AnyLedger, LedgerOptions};
-use pandadoc_api_ext::sync::{CheckpointStore, FileStore, OptOutSync, SyncError, WindowReport};
+use pandadoc_api_ext::sync::{
+    CheckpointStore, FileStore, OptOutSync, StoreError, SyncError, WindowReport,
+};
 
 use crate::args::{SyncArgs, SyncTarget};
 use crate::failure::Failure;
@@ -146,7 +148,7 @@ async fn drive<S, F>(
     args: &SyncArgs,
     quiet: bool,
     stop: &Stop,
-) -> Result<(), Failure>
+) -> Result<(), SyncError>
 where
     S: CheckpointStore,
     F: AsyncFnMut(&mut OptOutSync<S>) -> Result<Option<WindowReport>, SyncError>,
@@ -154,9 +156,13 @@ where
     let mut progress = Progress::new(quiet, args.max_window - args.overlap);
     loop {
         while !stop.stopped() {
-            match step(&mut sync).await.map_err(Failure::sync)? {
-                Some(report) => progress.window(&report),
-                None => break,
+            match step(&mut sync).await {
+                Ok(Some(report)) => progress.window(&report),
+                Ok(None) => break,
+                Err(e) => {
+                    progress.done();
+                    return Err(e);
+                }
             }
         }
         progress.done();
@@ -229,10 +235,13 @@ async fn into_state(
         stop,
     )
     .await
+    .map_err(Failure::sync)
 }
 
-/// The changes recorded in a ledger, with its checkpoint; a PostgreSQL stand-by waits for the
-/// lease (or, one-shot, leaves the work to the leader).
+/// The changes recorded in a ledger, with its checkpoint. On PostgreSQL only the lease's holder
+/// polls: a one-shot run leaves the work to another leader; under `--follow` a stand-by waits
+/// for the lease, a leader that loses it stands by again, and a database that cannot be
+/// reached (a restart, a failover) is tried again rather than the end of the run.
 async fn into_ledger(
     client: Client,
     args: &SyncArgs,
@@ -240,43 +249,105 @@ async fn into_ledger(
     quiet: bool,
     stop: &Stop,
 ) -> Result<(), Failure> {
-    if let AnyLedger::Postgres(pg) = &ledger
-        && !pg.try_lead().await.map_err(Failure::store)?
-    {
-        let holder = pg.leader().await.map_err(Failure::store)?;
-        let holder = holder.map_or_else(|| "unknown".into(), |h| h.application_name);
-        if !args.follow {
-            // A one-shot run (cron) has nothing to do while another replica polls.
-            eprintln!("another replica leads ({holder}): it keeps the ledger; nothing to do");
-            return Ok(());
-        }
-        eprintln!("standing by: another replica leads ({holder}); waiting for its lease");
-        tokio::select! {
-            led = pg.lead() => led.map_err(Failure::store)?,
-            () = async { while !stop.sleep(Duration::from_secs(3600)).await {} } => return Ok(()),
-        }
-        eprintln!("leading: this replica now polls PandaDoc");
-    }
-    let checkpoint = ledger.load().await.map_err(Failure::store)?;
-    let start = start(args, checkpoint.map(|c| c.watermark), "the ledger");
-    let print = args.print;
-    let mut lines = Lines::new();
-    let sync = OptOutSync::new(client, ledger, start, args.options());
-    drive(
-        sync,
-        async |sync: &mut OptOutSync<AnyLedger>| {
-            sync.step_into_ledger(async |batch| {
-                if print {
-                    print_changes(&mut lines, &batch.changes)
-                } else {
-                    Ok(())
+    let mut standing_by = false;
+    loop {
+        if let AnyLedger::Postgres(pg) = &ledger
+            && !pg.is_leading()
+        {
+            match pg.try_lead().await {
+                Ok(true) => {
+                    if standing_by {
+                        eprintln!("leading: this replica now polls PandaDoc");
+                    }
                 }
-            })
+                Ok(false) => {
+                    let holder = pg.leader().await.ok().flatten();
+                    let holder = holder.map_or_else(|| "unknown".into(), |h| h.holder);
+                    if !args.follow {
+                        // A one-shot run (cron) has nothing to do while another replica polls.
+                        eprintln!(
+                            "another replica leads ({holder}): it keeps the ledger; nothing to do"
+                        );
+                        return Ok(());
+                    }
+                    if !standing_by {
+                        eprintln!(
+                            "standing by: another replica leads ({holder}); waiting for its lease"
+                        );
+                        standing_by = true;
+                    }
+                    tokio::select! {
+                        led = pg.lead() => led.map_err(Failure::store)?,
+                        () = async { while !stop.sleep(Duration::from_secs(3600)).await {} } => return Ok(()),
+                    }
+                    eprintln!("leading: this replica now polls PandaDoc");
+                }
+                Err(e) => {
+                    if unreachable(args, stop, e).await? {
+                        return Ok(());
+                    }
+                    continue;
+                }
+            }
+        }
+        let outcome = async {
+            let checkpoint = ledger.load().await?;
+            let start = start(args, checkpoint.map(|c| c.watermark), "the ledger");
+            let print = args.print;
+            let mut lines = Lines::new();
+            let sync = OptOutSync::new(client.clone(), ledger.clone(), start, args.options());
+            drive(
+                sync,
+                async |sync: &mut OptOutSync<AnyLedger>| {
+                    sync.step_into_ledger(async |batch| {
+                        if print {
+                            print_changes(&mut lines, &batch.changes)
+                        } else {
+                            Ok(())
+                        }
+                    })
+                    .await
+                },
+                args,
+                quiet,
+                stop,
+            )
             .await
-        },
-        args,
-        quiet,
-        stop,
-    )
-    .await
+        }
+        .await;
+        match outcome {
+            Ok(()) => {
+                // A graceful stop: a stand-by takes over at its next poll.
+                if let AnyLedger::Postgres(pg) = &ledger {
+                    let _ = pg.release().await;
+                }
+                return Ok(());
+            }
+            Err(SyncError::Store(StoreError::LeaseLost { .. })) if args.follow => {
+                eprintln!("standing by: this replica lost the lease; another leads");
+                standing_by = true;
+            }
+            Err(SyncError::Store(e @ (StoreError::Database { .. } | StoreError::Io { .. }))) => {
+                if unreachable(args, stop, e).await? {
+                    return Ok(());
+                }
+            }
+            Err(e) => return Err(Failure::sync(e)),
+        }
+    }
+}
+
+/// The ledger could not be reached: the end of a one-shot run (`Err`); under `--follow` a line
+/// and a pause before the next try (`Ok(true)` when stopped meanwhile).
+async fn unreachable(args: &SyncArgs, stop: &Stop, e: StoreError) -> Result<bool, Failure> {
+    if !args.follow {
+        return Err(Failure::store(e));
+    }
+    let pause = args.every.min(Duration::from_secs(2));
+    eprintln!(
+        "the ledger cannot be reached ({}); trying again in {} s",
+        e.to_string().replace('\n', " "),
+        pause.as_secs_f32()
+    );
+    Ok(stop.sleep(pause).await)
 }
