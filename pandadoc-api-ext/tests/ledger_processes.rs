@@ -21,7 +21,7 @@ use common::sim::{self, Change, Fault};
 use pandadoc_api_ext::ledger::{
     Ledger, LedgerOptions, PostgresLedger, PostgresOptions, SqliteLedger,
 };
-use pandadoc_api_ext::sync::{CheckpointStore, OptOutSync, SyncError, SyncOptions};
+use pandadoc_api_ext::sync::{CheckpointStore, OptOutSync, StoreError, SyncError, SyncOptions};
 use pandadoc_api_ext::{Client, SystemClock};
 
 const ROLE: &str = "PANDADOC_LEDGER_TEST_ROLE";
@@ -76,7 +76,7 @@ fn main() {
 
 type Test = fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
 
-const TESTS: [(&str, Test); 3] = [
+const TESTS: [(&str, Test); 4] = [
     (
         "sqlite_sigkill_at_random_points_leaves_all_old_or_all_new",
         || Box::pin(sigkill_at_random_points(Backend::Sqlite)),
@@ -88,6 +88,10 @@ const TESTS: [(&str, Test); 3] = [
     (
         "postgres_three_replicas_killed_at_random_agree_with_the_truth",
         || Box::pin(three_replicas()),
+    ),
+    (
+        "postgres_a_frozen_or_cut_off_leader_is_replaced_and_writes_nothing",
+        || Box::pin(frozen_and_cut_off()),
     ),
 ];
 
@@ -158,6 +162,7 @@ async fn replica_child(client: Client, schema: &str, start: DateTime<Utc>) {
     let postgres = PostgresOptions::default()
         .lease_poll(LEASE_POLL)
         .lease_ttl(LEASE_TTL)
+        .statement_timeout(Duration::from_secs(1))
         .application_name(format!("replica-{}", std::process::id()));
     let say = |line: &str| {
         let mut out = std::io::stdout().lock();
@@ -191,8 +196,12 @@ async fn replica_child(client: Client, schema: &str, start: DateTime<Utc>) {
             {
                 Ok(_) => tokio::time::sleep(Duration::from_millis(100)).await,
                 Err(SyncError::Api(e)) if e.is_retryable() => continue,
+                Err(SyncError::Store(StoreError::LeaseLost { .. })) => {
+                    say("lost");
+                    break;
+                }
                 Err(e) => {
-                    // A lost lease (or an unreachable database): stand by again.
+                    // An unreachable database: stand by again.
                     eprintln!("replica: {e}");
                     break;
                 }
@@ -447,25 +456,7 @@ async fn three_replicas() {
     // Changes written over the next 12 s, a third of them up to 2 s late (the overlap is 3 s).
     let t0 = Utc::now().duration_trunc(TimeDelta::seconds(1)).unwrap();
     let span = 12;
-    let log: Vec<Change> = (0..600)
-        .map(|_| {
-            let at = t0 + TimeDelta::seconds(rng.i64(0..span));
-            let late = if rng.u8(..3) == 0 {
-                rng.i64(0..=2000)
-            } else {
-                0
-            };
-            Change {
-                phone: format!("+1555{:07}", rng.usize(..150)),
-                status: if rng.bool() { "opt-out" } else { "opt-in" },
-                at,
-                visible: at + TimeDelta::milliseconds(late),
-            }
-        })
-        .collect();
-    let mut log = distinct(log);
-    log.sort_by_key(|c| c.at);
-    let log = Arc::new(log);
+    let log = Arc::new(written_over(&mut rng, t0, span, 600));
     let faults = faults(&mut rng, 20_000, 20);
     let server = sim::start_server(log.clone(), Arc::new(SystemClock), faults).await;
     let (tx, rx) = mpsc::channel::<(usize, String, Instant)>();
@@ -544,34 +535,10 @@ async fn three_replicas() {
     // and a stand-by starts only once it has (a SIGKILLed leader's request may be cut short).
     // A replica may lead again later: leadership is a lease, not a lifetime.
     let served = server.served.lock().unwrap().clone();
-    let id_of = |path: &str| -> usize {
-        path.trim_start_matches("/r")
-            .split('/')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
-    let mut order: Vec<(Instant, Instant, usize)> = served
-        .iter()
-        .map(|s| (s.start, s.end, id_of(&s.path)))
-        .collect();
-    order.sort();
-    let mut handovers = 0;
-    for pair in order.windows(2) {
-        let ((_, end_a, a), (start_b, _, b)) = (pair[0], pair[1]);
-        if a != b {
-            handovers += 1;
-            let a_killed = leader_kills
-                .iter()
-                .any(|&(id, at)| id == a && at <= start_b);
-            assert!(
-                end_a <= start_b || a_killed,
-                "replicas {a} and {b} polled at once"
-            );
-        }
-    }
-    assert!(handovers >= 1, "the polling moved between replicas");
+    assert!(
+        one_poller_at_a_time(&served, &leader_kills) >= 1,
+        "the polling moved between replicas"
+    );
     // Each takeover after a leader's SIGKILL came within the bound.
     assert!(
         !leader_kills.is_empty(),
@@ -597,5 +564,224 @@ async fn three_replicas() {
         leader_kills.len(),
         served.len(),
         truth_at(&log, Some(end)).len()
+    );
+}
+
+/// `n` changes of 150 numbers written over `span` seconds from `t0`, a third of them up to 2 s
+/// late; one change per number and time.
+fn written_over(rng: &mut fastrand::Rng, t0: DateTime<Utc>, span: i64, n: usize) -> Vec<Change> {
+    let log: Vec<Change> = (0..n)
+        .map(|_| {
+            let at = t0 + TimeDelta::seconds(rng.i64(0..span));
+            let late = if rng.u8(..3) == 0 {
+                rng.i64(0..=2000)
+            } else {
+                0
+            };
+            Change {
+                phone: format!("+1555{:07}", rng.usize(..150)),
+                status: if rng.bool() { "opt-out" } else { "opt-in" },
+                at,
+                visible: at + TimeDelta::milliseconds(late),
+            }
+        })
+        .collect();
+    let mut log = distinct(log);
+    log.sort_by_key(|c| c.at);
+    log
+}
+
+/// Asserts that no two replicas' requests (paths `/r<id>/...`) overlap in time, but for one
+/// cut short by its replica's SIGKILL; the number of handovers between replicas.
+fn one_poller_at_a_time(served: &[sim::Served], killed: &[(usize, Instant)]) -> usize {
+    let id_of = |path: &str| -> usize {
+        path.trim_start_matches("/r")
+            .split('/')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let mut order: Vec<(Instant, Instant, usize)> = served
+        .iter()
+        .map(|s| (s.start, s.end, id_of(&s.path)))
+        .collect();
+    order.sort();
+    let mut handovers = 0;
+    for pair in order.windows(2) {
+        let ((_, end_a, a), (start_b, _, b)) = (pair[0], pair[1]);
+        if a != b {
+            handovers += 1;
+            let a_killed = killed.iter().any(|&(id, at)| id == a && at <= start_b);
+            assert!(
+                end_a <= start_b || a_killed,
+                "replicas {a} and {b} polled at once"
+            );
+        }
+    }
+    handovers
+}
+
+/// What the replicas said, kept: a line read while waiting for another is not lost.
+struct Heard {
+    rx: mpsc::Receiver<(usize, String, Instant)>,
+    lines: Vec<(usize, String, Instant)>,
+}
+
+impl Heard {
+    /// When replica `id` first said `line` at or after `since` (waiting up to a minute).
+    fn said(&mut self, id: usize, line: &str, since: Instant) -> Instant {
+        let end = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some((_, _, at)) = self
+                .lines
+                .iter()
+                .find(|(who, what, at)| *who == id && what == line && *at >= since)
+            {
+                return *at;
+            }
+            let left = end.saturating_duration_since(Instant::now());
+            let heard = self
+                .rx
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("replica {id} never said {line:?}"));
+            self.lines.push(heard);
+        }
+    }
+}
+
+/// A child process killed when this goes, whatever happened to the test.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn signal(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// A leader frozen (SIGSTOP), then one cut off from the database (a proxy that stops
+/// forwarding without closing): each time a stand-by takes over within the bound, the old
+/// leader writes nothing and stands by (the frozen one says it lost the lease once it runs
+/// again); no two replicas' requests overlap; the ledger ends equal to the truth.
+async fn frozen_and_cut_off() {
+    let Some(url) = ledgers::postgres_url() else {
+        return;
+    };
+    let schema = ledgers::unique("faults");
+    let seed = fastrand::u64(..);
+    let mut rng = fastrand::Rng::with_seed(seed);
+    eprintln!("seed {seed}");
+    let t0 = Utc::now().duration_trunc(TimeDelta::seconds(1)).unwrap();
+    let span = 16;
+    let log = Arc::new(written_over(&mut rng, t0, span, 500));
+    let server = sim::start_server(
+        log.clone(),
+        Arc::new(SystemClock),
+        faults(&mut rng, 20_000, 20),
+    )
+    .await;
+    let database: std::net::SocketAddr = {
+        let host_port = url.split_once('@').unwrap().1.split('/').next().unwrap();
+        host_port
+            .parse()
+            .expect("the test server is on a loopback address and port")
+    };
+    let proxy = common::proxy::Proxy::start(database).await;
+    let proxied = url.replace(&database.to_string(), &proxy.addr.to_string());
+    let env = |id: usize, url: &str| {
+        vec![
+            ("BASE_URL", format!("{}/r{id}", server.base_url)),
+            ("START", (t0 - TimeDelta::seconds(1)).to_rfc3339()),
+            ("LEDGER", ledger_env(Backend::Postgres, &schema)),
+            (ledgers::POSTGRES_URL, url.to_string()),
+        ]
+    };
+    let (tx, rx) = mpsc::channel::<(usize, String, Instant)>();
+    let mut heard = Heard {
+        rx,
+        lines: Vec::new(),
+    };
+    let began = Instant::now();
+    let mut killed = Vec::new();
+
+    // A frozen leader.
+    let mut a = Reaped(spawn("replica", &env(0, &url), 0, tx.clone()));
+    heard.said(0, "leading", began);
+    let mut b = Reaped(spawn("replica", &env(1, &url), 1, tx.clone()));
+    heard.said(1, "standby", began);
+    std::thread::sleep(Duration::from_millis(rng.u64(200..1200)));
+    let frozen = Instant::now();
+    signal(&a.0, "-STOP");
+    let freeze_takeover = heard.said(1, "leading", frozen) - frozen;
+    let resumed = Instant::now();
+    signal(&a.0, "-CONT");
+    heard.said(0, "lost", resumed);
+    heard.said(0, "standby", resumed);
+
+    // A leader cut off from the database.
+    for (id, child) in [(0, &mut a), (1, &mut b)] {
+        killed.push((id, Instant::now()));
+        child.0.kill().unwrap();
+        child.0.wait().unwrap();
+    }
+    let c = Reaped(spawn("replica", &env(2, &proxied), 2, tx.clone()));
+    heard.said(2, "leading", began);
+    let d = Reaped(spawn("replica", &env(3, &url), 3, tx.clone()));
+    heard.said(3, "standby", began);
+    std::thread::sleep(Duration::from_millis(rng.u64(200..1200)));
+    let cut = Instant::now();
+    proxy.pause();
+    let partition_takeover = heard.said(3, "leading", cut) - cut;
+    // Cut off, its deadline passes (or its next call times out first): it stops, stands by.
+    heard.said(2, "standby", cut);
+    proxy.resume();
+
+    // The leader catches up past the last change.
+    let options = LedgerOptions::default().schema(&schema);
+    let ledger = PostgresLedger::connect(&url, &options, &PostgresOptions::default())
+        .await
+        .unwrap();
+    let end = t0 + TimeDelta::seconds(span);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while ledger
+        .load()
+        .await
+        .unwrap()
+        .is_none_or(|c| c.watermark < end)
+    {
+        assert!(Instant::now() < deadline, "the replicas caught up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop((c, d));
+    let watermark = consistent(&ledger, &log).await.unwrap();
+    assert_eq!(
+        truth_at(&log, Some(watermark)),
+        truth_at(&log, Some(end)),
+        "every change"
+    );
+    let served = server.served.lock().unwrap().clone();
+    one_poller_at_a_time(&served, &killed);
+    for (what, took) in [
+        ("freeze", freeze_takeover),
+        ("partition", partition_takeover),
+    ] {
+        assert!(
+            took <= TAKEOVER_BOUND,
+            "the {what}: the stand-by took {took:?}"
+        );
+    }
+    eprintln!(
+        "faults: takeover after a freeze {freeze_takeover:?}, after a partition \
+         {partition_takeover:?} (lease {LEASE_TTL:?}), {} requests",
+        served.len()
     );
 }

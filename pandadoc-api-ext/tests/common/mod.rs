@@ -5,6 +5,7 @@
 pub mod cluster;
 pub mod ledgers;
 pub mod loopback;
+pub mod proxy;
 pub mod sim;
 
 use std::sync::{Arc, Mutex};
