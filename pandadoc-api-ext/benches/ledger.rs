@@ -79,6 +79,9 @@ async fn fill(ledger: &impl Ledger) {
             .unwrap();
         previous = Some(next);
     }
+    // As the sync does once caught up: the look-ups are not stale.
+    let watermark = previous.unwrap().watermark;
+    ledger.confirm_caught_up(watermark).await.unwrap();
 }
 
 struct Lookups {

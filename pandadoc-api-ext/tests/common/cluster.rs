@@ -174,7 +174,12 @@ impl Cluster {
     /// `pg_ctl restart -m fast`: every session ends, the server comes back on the same port.
     pub fn restart(&self) {
         let mut restart = self.pg_ctl();
-        restart.args(["-w", "-t", "60", "-m", "fast", "restart"]);
+        // The log file again: pg_ctl keeps the server's options but not `-l`, and a server
+        // writing to our pipe would keep `output()` waiting for ever.
+        restart
+            .arg("-l")
+            .arg(self.dir.path().join("server.log"))
+            .args(["-w", "-t", "60", "-m", "fast", "restart"]);
         self.run(&mut restart);
     }
 }

@@ -511,3 +511,143 @@ fn lookups_never_create_a_ledger_and_init_does() {
     let out = run(unused, &["check", "--ledger", &url, "+14155550100"]);
     assert_eq!(out.status.code(), Some(4), "{}", text(out.stderr));
 }
+
+/// The database restarts (`pg_ctl restart -m fast`) under `sync --follow` and a stream of
+/// look-ups: a look-up fails only while the server is down, with an error and never a hang
+/// (each is bounded), and the first one after the server is back succeeds (the pool replaces
+/// the closed connections); the sync stays up, goes on from its checkpoint, and the ledger ends
+/// equal to the truth.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ledger_survives_a_database_restart() {
+    use pandadoc_api_ext::ledger::{Ledger, LedgerOptions, LedgerUrl};
+    use pandadoc_api_ext::sync::CheckpointStore;
+    let Some(bin) = common::cluster::binaries("the PostgreSQL restart test") else {
+        return;
+    };
+    let database =
+        tokio::task::spawn_blocking(move || common::cluster::Cluster::start(&bin, &[], &[]))
+            .await
+            .unwrap();
+    let url = database.url("127.0.0.1", "");
+    let now = Utc::now();
+    let log = truth(6, now - TimeDelta::hours(27), 20, 60, 1);
+    let want = expected(&log);
+    let server = start_server(Arc::new(log), Arc::new(SystemClock), Arc::default()).await;
+    let sync = spawn(
+        &server.base_url,
+        &[
+            "sync", "--ledger", &url, "--last", "30h", "--follow", "--every", "1s", "--lag", "1s",
+        ],
+    );
+    struct Reaped(Child);
+    impl Drop for Reaped {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut sync = Reaped(sync);
+    let parsed = LedgerUrl::parse(&url).unwrap();
+    let options = LedgerOptions::default();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let reader = loop {
+        if let Ok(reader) = parsed.open_read_only(&options).await
+            && reader.stats().await.is_ok_and(|s| s.caught_up.is_some())
+        {
+            break reader;
+        }
+        assert!(std::time::Instant::now() < deadline, "the sync caught up");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let phone = want.keys().next().unwrap().clone();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let lookups = tokio::spawn({
+        let (reader, stop) = (reader.clone(), stop.clone());
+        async move {
+            let mut seen = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let began = std::time::Instant::now();
+                let answer = tokio::time::timeout(
+                    std::time::Duration::from_secs(30),
+                    reader.textability(&phone, TimeDelta::hours(1)),
+                )
+                .await
+                .expect("a look-up never hangs");
+                seen.push((began, std::time::Instant::now(), answer.is_ok()));
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            seen
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let before = reader.load().await.unwrap().unwrap().watermark;
+    let down = std::time::Instant::now();
+    let database = tokio::task::spawn_blocking(move || {
+        database.restart();
+        database
+    })
+    .await
+    .unwrap();
+    let up = std::time::Instant::now();
+    // The sync goes on: its checkpoint moves past where it was.
+    let deadline = up + std::time::Duration::from_secs(30);
+    while reader
+        .load()
+        .await
+        .ok()
+        .flatten()
+        .is_none_or(|c| c.watermark <= before)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sync went on after the restart"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let seen = lookups.await.unwrap();
+    assert!(
+        sync.0.try_wait().unwrap().is_none(),
+        "the sync is still running"
+    );
+    let failed: Vec<_> = seen.iter().filter(|(_, _, ok)| !ok).collect();
+    for (began, ended, _) in &failed {
+        assert!(
+            *ended >= down && *began <= up,
+            "a look-up failed while the server was up ({:?} after the restart began)",
+            began.saturating_duration_since(down)
+        );
+    }
+    let after: Vec<_> = seen.iter().filter(|(began, _, _)| *began > up).collect();
+    assert!(
+        !after.is_empty() && after.iter().all(|(_, _, ok)| *ok),
+        "every look-up after"
+    );
+    let slowest = seen.iter().map(|(b, e, _)| *e - *b).max().unwrap();
+    eprintln!(
+        "restart: down {:?}, {} look-ups, {} failed, the slowest {slowest:?}",
+        up - down,
+        seen.len(),
+        failed.len()
+    );
+    drop(sync);
+    let mut got = HashMap::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = reader.entries(after.as_deref(), 100, false).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.phone_number.clone());
+        for e in page {
+            got.insert(
+                e.phone_number,
+                (
+                    e.opt_out_changed
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    e.status.to_string(),
+                ),
+            );
+        }
+    }
+    assert_eq!(got, want, "the ledger equals the truth");
+    drop(database);
+}
