@@ -5,6 +5,9 @@
 # on 127.0.0.1 only, on a free port, with a random password, and exports
 #   PANDADOC_TEST_POSTGRES_URL=postgres://postgres:<password>@127.0.0.1:<port>/postgres
 # The cluster is stopped and its directory removed when the shell exits, whatever happens.
+# `start_pgbouncer` then puts Debian's PgBouncer in front of it, in transaction pooling (as many
+# managed setups reach PostgreSQL), and exports
+#   PANDADOC_TEST_PGBOUNCER_URL=postgres://postgres:<password>@127.0.0.1:<port>/postgres
 
 start_postgres() {
   local bin
@@ -29,6 +32,7 @@ start_postgres() {
   fi
   local password
   password=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  PG_PASSWORD=$password
   printf '%s\n' "$password" > "$PG_TMP/pw"
   [ "${#as[@]}" -eq 0 ] || chown postgres "$PG_TMP/pw"
   "${as[@]}" "$bin/initdb" -D "$PG_TMP/data" -U postgres --auth=scram-sha-256 \
@@ -51,11 +55,55 @@ start_postgres() {
       return 1
     fi
   done
+  PG_PORT=$port
   export PANDADOC_TEST_POSTGRES_URL="postgres://postgres:$password@127.0.0.1:$port/postgres"
   echo "postgres: a throwaway server on 127.0.0.1:$port ($("$bin/postgres" --version))" >&2
 }
 
+start_pgbouncer() {
+  local bouncer=/usr/sbin/pgbouncer
+  if [ ! -x "$bouncer" ]; then
+    echo "pgbouncer: installing Debian's pgbouncer package" >&2
+    if [ "$(id -u)" -ne 0 ]; then
+      echo "pgbouncer: not root: install the pgbouncer package first" >&2
+      return 1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >&2 ||
+      { DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >&2; } || return 1
+  fi
+  local port=$((20000 + RANDOM % 20000))
+  printf '"postgres" "%s"\n' "$PG_PASSWORD" > "$PG_TMP/userlist.txt"
+  {
+    echo "[databases]"
+    echo "* = host=127.0.0.1 port=$PG_PORT"
+    echo "[pgbouncer]"
+    echo "listen_addr = 127.0.0.1"
+    echo "listen_port = $port"
+    echo "unix_socket_dir ="
+    echo "auth_type = scram-sha-256"
+    echo "auth_file = $PG_TMP/userlist.txt"
+    echo "pool_mode = transaction"
+    echo "max_client_conn = 500"
+    echo "default_pool_size = 20"
+    echo "logfile = $PG_TMP/pgbouncer.log"
+    echo "pidfile = $PG_TMP/pgbouncer.pid"
+  } > "$PG_TMP/pgbouncer.ini"
+  local as=()
+  if [ "$(id -u)" -eq 0 ]; then
+    chown postgres "$PG_TMP/userlist.txt" "$PG_TMP/pgbouncer.ini"
+    as=(runuser -u postgres --)
+  fi
+  "${as[@]}" "$bouncer" -d -q "$PG_TMP/pgbouncer.ini" ||
+    { cat "$PG_TMP/pgbouncer.log" >&2; return 1; }
+  export PANDADOC_TEST_PGBOUNCER_URL="postgres://postgres:$PG_PASSWORD@127.0.0.1:$port/postgres"
+  echo "pgbouncer: transaction pooling on 127.0.0.1:$port ($("$bouncer" --version | head -n 1))" >&2
+}
+
 stop_postgres() {
+  if [ -n "${PG_TMP:-}" ] && [ -f "$PG_TMP/pgbouncer.pid" ]; then
+    kill "$(cat "$PG_TMP/pgbouncer.pid")" 2>/dev/null || true
+  fi
   if [ -n "${PG_TMP:-}" ] && [ -d "$PG_TMP" ]; then
     "${PG_CTL[@]}" -m immediate stop >/dev/null 2>&1 || true
     rm -rf "$PG_TMP"

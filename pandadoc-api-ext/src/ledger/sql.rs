@@ -52,6 +52,15 @@ impl Dialect {
         }
     }
 
+    /// The database's now as a read returns it: SQLite's is this machine's clock (the file is
+    /// local), which the reader takes itself (`NULL` here: no clock call per look-up).
+    fn now_read(self) -> &'static str {
+        match self {
+            Self::Sqlite => "NULL",
+            Self::Postgres => "now()",
+        }
+    }
+
     /// Storage options: SQLite keys its tables without a rowid; PostgreSQL leaves room in the
     /// numbers' pages for updates in place.
     fn table_options(self, updated_in_place: bool) -> &'static str {
@@ -200,8 +209,8 @@ pub(crate) struct Statements {
     /// Records that the sync was caught up at watermark `1`, now by the database's clock (no
     /// row where the checkpoint has moved on).
     pub confirm_caught_up: String,
-    /// The checkpoint, when the sync last confirmed it was caught up, the database's now, and
-    /// number `1`'s status, time and when recorded if any: one row.
+    /// The checkpoint, when the sync last confirmed it was caught up, the database's now (`NULL`
+    /// on SQLite: this machine's), and number `1`'s status, time and when recorded if any.
     pub textability: String,
     /// The checkpoint, when last confirmed caught up, and the database's now.
     pub freshness: String,
@@ -248,14 +257,14 @@ impl Statements {
             textability: format!(
                 "SELECT c.watermark, c.caught_up, {}, n.status, n.changed, n.recorded FROM {} c \
                  LEFT JOIN {} n ON n.phone = {} WHERE c.id = 1",
-                d.now(),
+                d.now_read(),
                 t.checkpoint,
                 t.numbers,
                 p(1)
             ),
             freshness: format!(
                 "SELECT watermark, caught_up, {} FROM {} WHERE id = 1",
-                d.now(),
+                d.now_read(),
                 t.checkpoint
             ),
             entries: format!(

@@ -316,7 +316,7 @@ impl SqliteLedger {
                 s.query_row([&phone], |r| {
                     let checkpoint: Option<i64> = r.get(0)?;
                     let caught_up: Option<i64> = r.get(1)?;
-                    let now: i64 = r.get(2)?;
+                    let now: Option<i64> = r.get(2)?;
                     let status: Option<String> = r.get(3)?;
                     let found = match status {
                         Some(status) => Some(entry(phone.clone(), status, r.get(4)?, r.get(5)?)),
@@ -325,7 +325,7 @@ impl SqliteLedger {
                     Ok((
                         checkpoint.map(from_micros),
                         caught_up.map(from_micros),
-                        from_micros(now),
+                        now.map_or_else(Utc::now, from_micros),
                         found,
                     ))
                 })
@@ -420,7 +420,8 @@ impl SqliteLedger {
                 Ok((
                     r.get::<_, Option<i64>>(0)?.map(from_micros),
                     r.get::<_, Option<i64>>(1)?.map(from_micros),
-                    from_micros(r.get(2)?),
+                    r.get::<_, Option<i64>>(2)?
+                        .map_or_else(Utc::now, from_micros),
                 ))
             })?;
             let mut by_status = std::collections::BTreeMap::new();

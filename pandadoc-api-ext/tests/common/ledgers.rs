@@ -13,18 +13,29 @@ use pandadoc_api_ext::ledger::{
 };
 
 pub const POSTGRES_URL: &str = "PANDADOC_TEST_POSTGRES_URL";
+/// PgBouncer in transaction pooling in front of that server (`.ci/with-postgres` starts it).
+pub const PGBOUNCER_URL: &str = "PANDADOC_TEST_PGBOUNCER_URL";
 
 /// The test server's URL. Without one: under `CI=true` a failure (CI starts a server), else
 /// `None` and one line on how to run the PostgreSQL tests.
 pub fn postgres_url() -> Option<String> {
-    match std::env::var(POSTGRES_URL) {
+    url_of(POSTGRES_URL, "PostgreSQL")
+}
+
+/// PgBouncer's URL, as [`postgres_url`].
+pub fn pgbouncer_url() -> Option<String> {
+    url_of(PGBOUNCER_URL, "PgBouncer")
+}
+
+fn url_of(variable: &str, what: &str) -> Option<String> {
+    match std::env::var(variable) {
         Ok(url) if !url.is_empty() => Some(url),
         _ if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
-            "CI=true but {POSTGRES_URL} is not set: .ci/run starts a throwaway PostgreSQL and sets it"
+            "CI=true but {variable} is not set: .ci/run starts a throwaway {what} and sets it"
         ),
         _ => {
             eprintln!(
-                "skipped: PostgreSQL ledger test (no {POSTGRES_URL}); run `bash .ci/with-postgres cargo test --workspace`"
+                "skipped: {what} ledger test (no {variable}); run `bash .ci/with-postgres cargo test --workspace`"
             );
             None
         }

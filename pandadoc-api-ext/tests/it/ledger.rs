@@ -878,3 +878,82 @@ async fn postgres_lookups_only_read_with_a_select_only_role() {
         std::panic::resume_unwind(panic.into_panic());
     }
 }
+
+/// Through PgBouncer in transaction pooling (no session state survives a transaction): the
+/// schema is created, batches apply, the lease is taken, fenced and renewed, look-ups answer,
+/// read-only and concurrently.
+#[tokio::test]
+async fn pgbouncer_the_ledger_works_in_transaction_pooling() {
+    let Some(url) = ledgers::pgbouncer_url() else {
+        return;
+    };
+    let schema = ledgers::unique("bouncer");
+    let options = LedgerOptions::default().schema(&schema);
+    let pg = PostgresOptions::default()
+        .lease_ttl(Duration::from_millis(1500))
+        .prepared_statements(false);
+    let writer = PostgresLedger::connect(&url, &options, &pg).await.unwrap();
+    assert!(writer.try_lead().await.unwrap());
+    let mut previous = None;
+    for n in 0..5 {
+        let batch: Vec<_> = (0..50)
+            .map(|i| {
+                change(
+                    &format!("+1415555{:04}", n * 50 + i),
+                    if i % 3 == 0 { "opt-out" } else { "opt-in" },
+                    n * 50 + i,
+                )
+            })
+            .collect();
+        writer
+            .apply(&batch, previous.as_ref(), &checkpoint(1000 + n))
+            .await
+            .unwrap();
+        previous = Some(checkpoint(1000 + n));
+        // Longer than the lease: only the renewals keep it.
+        tokio::time::sleep(Duration::from_millis(600)).await;
+    }
+    assert!(writer.is_leading(), "renewed through PgBouncer");
+    writer.confirm_caught_up(at(1004)).await.unwrap();
+    let reader = PostgresLedger::connect_read_only(&url, &options, &pg)
+        .await
+        .unwrap();
+    let fresh = TimeDelta::days(365 * 100);
+    let answers = futures_join_all((0..20).map(|i| {
+        let reader = reader.clone();
+        async move {
+            reader
+                .textability(&format!("+1415555{:04}", i * 7), fresh)
+                .await
+                .unwrap()
+        }
+    }))
+    .await;
+    assert_eq!(answers.len(), 20);
+    assert!(
+        answers
+            .iter()
+            .all(|a| !matches!(a, Textability::Stale { .. }))
+    );
+    let stats = reader.stats().await.unwrap();
+    assert_eq!(stats.numbers_by_status.values().sum::<u64>(), 250);
+    assert_eq!(stats.schema_version, SCHEMA_VERSION);
+    assert_eq!(reader.leader().await.unwrap().unwrap().epoch, 1);
+    writer.release().await.unwrap();
+    assert!(reader.leader().await.unwrap().is_none());
+}
+
+/// Runs the futures at once (what `futures::future::join_all` does) on this test's runtime.
+async fn futures_join_all<F: std::future::Future + Send + 'static>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output>
+where
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for handle in handles {
+        out.push(handle.await.unwrap());
+    }
+    out
+}

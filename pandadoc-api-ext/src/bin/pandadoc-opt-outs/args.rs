@@ -173,6 +173,10 @@ pub struct SyncArgs {
     /// Ledger tables start with this (letters, digits, _).
     #[arg(long, default_value = "pandadoc_")]
     pub table_prefix: String,
+    /// PostgreSQL behind PgBouncer in transaction pooling (before 1.21): send every statement
+    /// whole, without prepared statements.
+    #[arg(long)]
+    pub no_prepared_statements: bool,
 }
 
 impl SyncArgs {
@@ -196,6 +200,10 @@ pub struct LedgerArgs {
     /// Ledger tables start with this (letters, digits, _).
     #[arg(long, default_value = "pandadoc_")]
     pub table_prefix: String,
+    /// PostgreSQL behind PgBouncer in transaction pooling (before 1.21): send every statement
+    /// whole, without prepared statements.
+    #[arg(long)]
+    pub no_prepared_statements: bool,
 }
 
 #[derive(Args, Debug)]

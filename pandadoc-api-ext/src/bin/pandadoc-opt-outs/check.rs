@@ -49,7 +49,13 @@ pub async fn check(args: &CheckArgs) -> Result<u8, Failure> {
         canonical_phone(phone).map_err(Failure::store)?;
     }
     let (url, options) = args.ledger.parsed().map_err(Failure::store)?;
-    let ledger = crate::ledger::open(&url, &options, Access::Read).await?;
+    let ledger = crate::ledger::open(
+        &url,
+        &options,
+        Access::Read,
+        !args.ledger.no_prepared_statements,
+    )
+    .await?;
     let mut verdicts = Vec::with_capacity(phones.len());
     let (mut opted_out, mut stale) = (false, false);
     for phone in phones {

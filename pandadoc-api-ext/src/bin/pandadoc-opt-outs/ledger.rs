@@ -11,9 +11,12 @@ pub async fn open(
     url: &LedgerUrl,
     options: &LedgerOptions,
     access: Access,
+    prepared_statements: bool,
 ) -> Result<AnyLedger, Failure> {
     let name = format!("pandadoc-opt-outs@{}:{}", hostname(), std::process::id());
-    let postgres = PostgresOptions::default().application_name(name);
+    let postgres = PostgresOptions::default()
+        .application_name(name)
+        .prepared_statements(prepared_statements);
     url.open_with(options, access, &postgres)
         .await
         .map_err(Failure::store)
