@@ -291,16 +291,33 @@ async fn json_logs_on_stderr_for_a_log_shipper() {
     .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
-    let (logs, last) = stderr
-        .trim_end()
-        .rsplit_once('\n')
-        .expect("logs, then the error");
-    assert!(last.starts_with("error[throttled]: HTTP 429"), "{last}");
-    let retries: Vec<Value> = logs
+    // Every line is one JSON object: the retries' warnings, then the error with its kind.
+    let lines: Vec<Value> = stderr
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
         .collect();
+    let (last, retries) = lines.split_last().expect("logs, then the error");
+    assert_eq!(last["level"], "ERROR", "{last}");
+    assert_eq!(last["fields"]["kind"], "throttled", "{last}");
+    assert!(
+        last["fields"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("HTTP 429"),
+        "{last}"
+    );
     assert!(!retries.is_empty());
-    assert!(retries.iter().all(|r| r["level"] == "WARN"), "{logs}");
+    assert!(retries.iter().all(|r| r["level"] == "WARN"), "{stderr}");
+    // A usage error too, when JSON was asked for.
+    let usage = command(
+        &server.base_url(),
+        "sekrit-key-7f3a",
+        &["--last", "1 fortnight", "--log-format", "json"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(usage.status.code(), Some(2));
+    let usage: Value = serde_json::from_slice(&usage.stderr).unwrap();
+    assert_eq!(usage["fields"]["kind"], "invalid_input", "{usage}");
     assert!(!stderr.contains("sekrit"), "the key never shows: {stderr}");
 }

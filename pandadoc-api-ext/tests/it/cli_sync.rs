@@ -444,7 +444,15 @@ async fn a_bad_record_is_set_aside_and_the_list_goes_on() {
     let url = format!("sqlite:{}", dir.path().join("opt-outs.db").display());
     let out = run(
         &server.base_url,
-        &["sync", "--ledger", &url, "--last", "30h"],
+        &[
+            "sync",
+            "--ledger",
+            &url,
+            "--last",
+            "30h",
+            "--log-format",
+            "json",
+        ],
     );
     let stderr = text(out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
@@ -452,6 +460,31 @@ async fn a_bad_record_is_set_aside_and_the_list_goes_on() {
         stderr.contains("set aside") && stderr.contains("555-0100"),
         "the warning names the record: {stderr}"
     );
+    // With JSON logs every stderr line is JSON: the warning, the windows, "caught up".
+    let lines: Vec<Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    assert!(lines.iter().any(|l| l["level"] == "WARN"), "{stderr}");
+    assert!(
+        lines.iter().any(|l| l["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("caught up"))),
+        "{stderr}"
+    );
+    // --quiet: the status lines go, the warning stays.
+    let dir2 = tempfile::tempdir().unwrap();
+    let url2 = format!("sqlite:{}", dir2.path().join("quiet.db").display());
+    let quiet = run(
+        &server.base_url,
+        &["sync", "--ledger", &url2, "--last", "30h", "--quiet"],
+    );
+    let quiet = text(quiet.stderr);
+    assert!(
+        !quiet.contains("window ") && !quiet.contains("caught up"),
+        "{quiet}"
+    );
+    assert!(quiet.contains("set aside"), "{quiet}");
     let status = run(&server.base_url, &["status", "--ledger", &url]);
     let status: Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(status["set_aside"], 1);

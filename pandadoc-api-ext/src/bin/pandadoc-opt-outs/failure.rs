@@ -6,14 +6,18 @@ use pandadoc_api_ext::{Error, ErrorKind};
 
 /// A failure: the line for stderr and the exit code.
 pub struct Failure {
-    pub line: String,
+    /// The error's kind: an `ErrorKind`'s name, or `store`, `checkpoint`, `output`, ...
+    pub kind: String,
+    /// What failed, on one line.
+    pub message: String,
     pub code: u8,
 }
 
 impl Failure {
     pub fn invalid(message: impl std::fmt::Display) -> Self {
         Self {
-            line: format!("error[{}]: {message}", ErrorKind::InvalidInput),
+            kind: ErrorKind::InvalidInput.to_string(),
+            message: message.to_string(),
             code: 2,
         }
     }
@@ -27,11 +31,8 @@ impl Failure {
             None => String::new(),
         };
         Self {
-            line: format!(
-                "error[{}]: {status}{}",
-                e.kind(),
-                e.message().replace('\n', " ")
-            ),
+            kind: e.kind().to_string(),
+            message: format!("{status}{}", e.message().replace('\n', " ")),
             code: if e.kind() == ErrorKind::InvalidInput {
                 2
             } else {
@@ -52,11 +53,13 @@ impl Failure {
                 format!("{e} (`pandadoc-opt-outs init --ledger URL` creates or upgrades it)"),
             ),
             e @ StoreError::Conflict { .. } => Self {
-                line: format!("error[checkpoint]: {e}"),
+                kind: "checkpoint".into(),
+                message: e.to_string(),
                 code: 1,
             },
             e => Self {
-                line: format!("error[store]: {}", e.to_string().replace('\n', " ")),
+                kind: "store".into(),
+                message: e.to_string().replace('\n', " "),
                 code: 1,
             },
         }
@@ -68,7 +71,8 @@ impl Failure {
             SyncError::Store(e) => Self::store(e),
             SyncError::Rejected(e) => Self::output(e),
             other => Self {
-                line: format!("error[sync]: {other}"),
+                kind: "sync".into(),
+                message: other.to_string(),
                 code: 1,
             },
         }
@@ -76,7 +80,8 @@ impl Failure {
 
     pub fn output(e: impl std::fmt::Display) -> Self {
         Self {
-            line: format!("error[output]: {e}"),
+            kind: "output".into(),
+            message: e.to_string(),
             code: 1,
         }
     }

@@ -25,7 +25,7 @@ impl Record for SmsOptOutChange {
     }
 }
 
-pub async fn list(args: &ListArgs, quiet: bool) -> Result<(), Failure> {
+pub async fn list(args: &ListArgs) -> Result<(), Failure> {
     let client = Client::from_env().map_err(Failure::api)?;
     let range = match (args.last, args.from, args.to) {
         (Some(span), _, _) => TimeRange::last(span),
@@ -35,8 +35,10 @@ pub async fn list(args: &ListArgs, quiet: bool) -> Result<(), Failure> {
     };
     let page = client.sms_opt_outs(range).await.map_err(Failure::api)?;
     output::print(&mut Lines::new(), args.format, &page.changes, true).map_err(Failure::output)?;
-    if !quiet {
-        eprintln!("{} changes in {}", page.changes.len(), page.window);
-    }
+    crate::say::status(&format!(
+        "{} changes in {}",
+        page.changes.len(),
+        page.window
+    ));
     Ok(())
 }

@@ -5,8 +5,8 @@
 //!
 //! Files by concern, imports one way: this file parses, sets up logging and dispatches; each
 //! subcommand has its file (`list`, `sync`, `check`, `export`, `status`), over `args` (the
-//! command line), `failure` (error lines and exit codes), `ledger` (opening one) and `output`
-//! (whole lines on stdout).
+//! command line), `failure` (exit codes), `ledger` (opening one), `output` (whole lines on
+//! stdout) and `say` (everything on stderr).
 
 mod args;
 mod check;
@@ -15,6 +15,7 @@ mod failure;
 mod ledger;
 mod list;
 mod output;
+mod say;
 mod status;
 mod sync;
 
@@ -28,7 +29,7 @@ use crate::failure::Failure;
 
 async fn run(cli: Cli) -> Result<u8, Failure> {
     match &cli.command {
-        Command::List(args) => list::list(args, cli.quiet).await.map(|()| 0),
+        Command::List(args) => list::list(args).await.map(|()| 0),
         Command::Sync(args) => sync::run(args, cli.quiet).await.map(|()| 0),
         Command::Check(args) => check::check(args).await,
         Command::Export(args) => export::export(args).await.map(|()| 0),
@@ -47,7 +48,7 @@ fn logs(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
+        .with_writer(say::Logs);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -64,10 +65,18 @@ fn usage_error(e: &clap::Error) -> String {
         .filter(|l| !l.is_empty())
         .collect();
     format!(
-        "error[{}]: {} (see --help)",
-        ErrorKind::InvalidInput,
+        "{} (see --help)",
         message.join(" ").trim_start_matches("error: ")
     )
+}
+
+/// Whether the command line asks for JSON logs (read before clap, for its own errors).
+fn asks_for_json() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().any(|a| a == "--log-format=json")
+        || args
+            .windows(2)
+            .any(|w| w[0] == "--log-format" && w[1] == "json")
 }
 
 fn main() -> ExitCode {
@@ -79,22 +88,24 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            eprintln!("{}", usage_error(&e));
+            say::init(asks_for_json(), false);
+            say::error(&ErrorKind::InvalidInput.to_string(), &usage_error(&e));
             return ExitCode::from(2);
         }
     };
+    say::init(matches!(cli.log_format, LogFormat::Json), cli.quiet);
     logs(cli.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error[runtime]: {e}");
+            say::error("runtime", &e.to_string());
             return ExitCode::from(1);
         }
     };
     match runtime.block_on(run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
-            eprintln!("{}", failure.line);
+            say::error(&failure.kind, &failure.message);
             ExitCode::from(failure.code)
         }
     }

@@ -79,14 +79,18 @@ struct Progress {
 
 impl Progress {
     fn new(quiet: bool, step: TimeDelta) -> Self {
-        let bar = (!quiet && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
-            let bar = ProgressBar::new(1);
-            bar.set_style(
-                ProgressStyle::with_template("{bar:30} {pos}/{len} windows, {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            bar
-        });
+        // A bar for people on a terminal; JSON logs are for machines.
+        let bar =
+            (!quiet && !crate::say::json() && std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .then(|| {
+                    let bar = ProgressBar::new(1);
+                    bar.set_style(
+                        ProgressStyle::with_template("{bar:30} {pos}/{len} windows, {msg}")
+                            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    );
+                    crate::say::set_bar(Some(bar.clone()));
+                    bar
+                });
         Self {
             bar,
             quiet,
@@ -108,22 +112,23 @@ impl Progress {
             bar.set_position(self.windows);
             bar.set_message(format!("{} changes, {behind} behind", self.changes));
         } else if !self.quiet {
-            eprintln!(
+            crate::say::status(&format!(
                 "window {}: {} changes, {behind} behind",
                 report.window, report.delivered
-            );
+            ));
         }
     }
 
     fn done(&mut self) {
         if let Some(bar) = self.bar.take() {
+            crate::say::set_bar(None);
             bar.finish_and_clear();
         }
         if !self.quiet && self.windows > 0 {
-            eprintln!(
+            crate::say::status(&format!(
                 "caught up: {} windows, {} changes",
                 self.windows, self.changes
-            );
+            ));
         }
         self.windows = 0;
         self.changes = 0;
@@ -181,10 +186,10 @@ fn start(args: &SyncArgs, checkpoint: Option<DateTime<Utc>>, where_: &str) -> Da
     let asked = args.since.or_else(|| args.last.map(|span| now - span));
     match (checkpoint, asked) {
         (Some(c), Some(_)) => {
-            eprintln!(
+            crate::say::status(&format!(
                 "note: {where_} holds a checkpoint ({}): --since/--last are ignored",
                 c.to_rfc3339()
-            );
+            ));
             now
         }
         (Some(_), None) => now,
@@ -259,7 +264,7 @@ async fn into_ledger(
             match pg.try_lead().await {
                 Ok(true) => {
                     if standing_by {
-                        eprintln!("leading: this replica now polls PandaDoc");
+                        crate::say::status("leading: this replica now polls PandaDoc");
                     }
                 }
                 Ok(false) => {
@@ -267,22 +272,22 @@ async fn into_ledger(
                     let holder = holder.map_or_else(|| "unknown".into(), |h| h.holder);
                     if !args.follow {
                         // A one-shot run (cron) has nothing to do while another replica polls.
-                        eprintln!(
+                        crate::say::status(&format!(
                             "another replica leads ({holder}): it keeps the ledger; nothing to do"
-                        );
+                        ));
                         return Ok(());
                     }
                     if !standing_by {
-                        eprintln!(
+                        crate::say::status(&format!(
                             "standing by: another replica leads ({holder}); waiting for its lease"
-                        );
+                        ));
                         standing_by = true;
                     }
                     tokio::select! {
                         led = pg.lead() => led.map_err(Failure::store)?,
                         () = async { while !stop.sleep(Duration::from_secs(3600)).await {} } => return Ok(()),
                     }
-                    eprintln!("leading: this replica now polls PandaDoc");
+                    crate::say::status("leading: this replica now polls PandaDoc");
                 }
                 Err(e) => {
                     if unreachable(args, stop, e).await? {
@@ -326,7 +331,7 @@ async fn into_ledger(
                 return Ok(());
             }
             Err(SyncError::Store(StoreError::LeaseLost { .. })) if args.follow => {
-                eprintln!("standing by: this replica lost the lease; another leads");
+                crate::say::status("standing by: this replica lost the lease; another leads");
                 standing_by = true;
             }
             Err(SyncError::Store(e @ (StoreError::Database { .. } | StoreError::Io { .. }))) => {
@@ -346,10 +351,10 @@ async fn unreachable(args: &SyncArgs, stop: &Stop, e: StoreError) -> Result<bool
         return Err(Failure::store(e));
     }
     let pause = args.every.min(Duration::from_secs(2));
-    eprintln!(
+    crate::say::status(&format!(
         "the ledger cannot be reached ({}); trying again in {} s",
         e.to_string().replace('\n', " "),
         pause.as_secs_f32()
-    );
+    ));
     Ok(stop.sleep(pause).await)
 }
