@@ -505,21 +505,8 @@ async fn three_replicas() {
         );
     }
     // The leader catches up past the last change.
-    let options = LedgerOptions::default().schema(&schema);
-    let ledger = PostgresLedger::connect(&url, &options, &PostgresOptions::default())
-        .await
-        .unwrap();
     let end = t0 + TimeDelta::seconds(span);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while ledger
-        .load()
-        .await
-        .unwrap()
-        .is_none_or(|c| c.watermark < end)
-    {
-        assert!(Instant::now() < deadline, "the replicas caught up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let ledger = caught_up_past(&url, &schema, end).await;
     for (_, mut child) in replicas {
         let _ = child.kill();
         let _ = child.wait();
@@ -746,21 +733,8 @@ async fn frozen_and_cut_off() {
     proxy.resume();
 
     // The leader catches up past the last change.
-    let options = LedgerOptions::default().schema(&schema);
-    let ledger = PostgresLedger::connect(&url, &options, &PostgresOptions::default())
-        .await
-        .unwrap();
     let end = t0 + TimeDelta::seconds(span);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while ledger
-        .load()
-        .await
-        .unwrap()
-        .is_none_or(|c| c.watermark < end)
-    {
-        assert!(Instant::now() < deadline, "the replicas caught up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let ledger = caught_up_past(&url, &schema, end).await;
     drop((c, d));
     let watermark = consistent(&ledger, &log).await.unwrap();
     assert_eq!(
@@ -784,4 +758,23 @@ async fn frozen_and_cut_off() {
          {partition_takeover:?} (lease {LEASE_TTL:?}), {} requests",
         served.len()
     );
+}
+
+/// The replicas' ledger, once its checkpoint is past `end` (within a minute).
+async fn caught_up_past(url: &str, schema: &str, end: DateTime<Utc>) -> PostgresLedger {
+    let options = LedgerOptions::default().schema(schema);
+    let ledger = PostgresLedger::connect(url, &options, &PostgresOptions::default())
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while ledger
+        .load()
+        .await
+        .unwrap()
+        .is_none_or(|c| c.watermark < end)
+    {
+        assert!(Instant::now() < deadline, "the replicas caught up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    ledger
 }

@@ -664,23 +664,39 @@ async fn the_ledger_survives_a_database_restart() {
         failed.len()
     );
     drop(sync);
-    let mut got = HashMap::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = reader.entries(after.as_deref(), 100, false).await.unwrap();
-        let Some(last) = page.last() else { break };
-        after = Some(last.phone_number.clone());
-        for e in page {
-            got.insert(
-                e.phone_number,
-                (
-                    e.opt_out_changed
-                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    e.status.to_string(),
-                ),
-            );
-        }
-    }
+    let got: HashMap<String, (String, String)> = common::ledgers::contents(&reader)
+        .await
+        .into_iter()
+        .map(|(phone, (status, at))| {
+            let at = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            (phone, (at, status))
+        })
+        .collect();
     assert_eq!(got, want, "the ledger equals the truth");
     drop(database);
+}
+
+/// A flag wins over the environment: with `PANDADOC_LEDGER` exported, `sync --state PATH`
+/// syncs into the state file (it was a usage error), and the ledger is not touched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_flag_wins_over_an_exported_ledger() {
+    let now = Utc::now();
+    let log = Arc::new(truth(2, now - TimeDelta::hours(5), 5, 10, 1));
+    let server = start_server(log, Arc::new(SystemClock), Arc::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let ledger = dir.path().join("never.db");
+    let out = command(
+        &server.base_url,
+        &["sync", "--state", state.to_str().unwrap(), "--last", "6h"],
+    )
+    .env("PANDADOC_LEDGER", format!("sqlite:{}", ledger.display()))
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(out.stderr));
+    assert!(
+        watermark(&state) > now - TimeDelta::minutes(5),
+        "synced into the state file"
+    );
+    assert!(!ledger.exists(), "the exported ledger was not touched");
 }

@@ -317,3 +317,33 @@ impl LedgerArgs {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn the_parsed_arguments_never_show_a_password() {
+        let cli = Cli::try_parse_from([
+            "pandadoc-opt-outs",
+            "status",
+            "--ledger",
+            "postgres://optouts:hunter2-secret@db:5432/optouts?sslmode=verify-full",
+        ])
+        .unwrap();
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("optouts@db:5432/optouts"), "{shown}");
+        // Not even a URL that does not parse.
+        let cli = Cli::try_parse_from([
+            "pandadoc-opt-outs",
+            "status",
+            "--ledger",
+            "postgress://u:hunter2@db/x",
+        ])
+        .unwrap();
+        assert!(!format!("{cli:?}").contains("hunter2"));
+    }
+}

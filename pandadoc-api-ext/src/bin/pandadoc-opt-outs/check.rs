@@ -48,14 +48,7 @@ pub async fn check(args: &CheckArgs) -> Result<u8, Failure> {
     for phone in phones {
         canonical_phone(phone).map_err(Failure::store)?;
     }
-    let (url, options) = args.ledger.parsed().map_err(Failure::store)?;
-    let ledger = crate::ledger::open(
-        &url,
-        &options,
-        Access::Read,
-        !args.ledger.no_prepared_statements,
-    )
-    .await?;
+    let ledger = crate::ledger::open_named(&args.ledger, Access::Read).await?;
     let mut verdicts = Vec::with_capacity(phones.len());
     let (mut opted_out, mut stale) = (false, false);
     for phone in phones {

@@ -2,6 +2,7 @@
 
 use pandadoc_api_ext::ledger::{Access, AnyLedger, LedgerOptions, LedgerUrl, PostgresOptions};
 
+use crate::args::LedgerArgs;
 use crate::failure::Failure;
 
 /// Opens the ledger at `url`: to write (`sync`, `init`: created or upgraded if need be) or to
@@ -20,6 +21,12 @@ pub async fn open(
     url.open_with(options, access, &postgres)
         .await
         .map_err(Failure::store)
+}
+
+/// Opens the ledger a look-up or `init` names (`--ledger`, `--table-prefix`, ...).
+pub async fn open_named(args: &LedgerArgs, access: Access) -> Result<AnyLedger, Failure> {
+    let (url, options) = args.parsed().map_err(Failure::store)?;
+    open(&url, &options, access, !args.no_prepared_statements).await
 }
 
 fn hostname() -> String {
