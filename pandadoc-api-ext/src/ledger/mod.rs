@@ -428,9 +428,18 @@ impl<L: Ledger> OptOutSync<L> {
         });
         // A window is dropped, request or write under way, once the lease lapses (the write's
         // own fence and the checkpoint's compare-and-set keep a dropped write harmless).
-        let report = tokio::select! {
-            report = step => report?,
-            lost = ledger.lease_lost() => return Err(SyncError::Store(lost)),
+        // (A race without tokio's macros, which the library does not ask for.)
+        let report = {
+            let (mut step, mut lost) = (std::pin::pin!(step), std::pin::pin!(ledger.lease_lost()));
+            std::future::poll_fn(|cx| {
+                if let std::task::Poll::Ready(report) = step.as_mut().poll(cx) {
+                    return std::task::Poll::Ready(report);
+                }
+                lost.as_mut()
+                    .poll(cx)
+                    .map(|lost| Err(SyncError::Store(lost)))
+            })
+            .await?
         };
         // Caught up: after a window that reached the target, or with nothing left to read.
         let confirmed = match &report {

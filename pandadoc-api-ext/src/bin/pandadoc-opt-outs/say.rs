@@ -89,7 +89,7 @@ fn write(bytes: &[u8]) {
     }
 }
 
-/// tracing's writer: each event buffered, then written as [`line`]s are.
+/// tracing's writer: each event buffered, then written as `line`s are.
 pub struct Logs;
 
 /// One event's bytes.
