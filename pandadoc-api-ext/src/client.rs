@@ -285,6 +285,7 @@ impl Client {
             );
             let (error, auth_generation) = match exchanged.as_mut().await {
                 Ok(value) => {
+                    crate::metrics::request(operation.id, "success");
                     record_attempts(number);
                     return Ok(value);
                 }
@@ -296,6 +297,7 @@ impl Client {
                         .map(RefCell::into_inner)
                         .unwrap_or_default();
                     let error = classify(e, &exchange).await;
+                    crate::metrics::request(operation.id, error.kind().as_str());
                     (error, exchange.auth_generation)
                 }
             };

@@ -11,6 +11,7 @@
 //! - **Retries** of idempotent requests on throttling, 502/503/504, timeouts and connection
 //!   errors, with jittered exponential backoff ([`RetryPolicy`]).
 //! - **Tracing**: a `pandadoc.request` span per attempt (operation, attempt, status, latency).
+//! - **Metrics** (feature `metrics`): requests by outcome, changes recorded; see [`metrics`].
 //! - **Sync**: [`sync::OptOutSync`], a gapless, resumable feed of opt-out changes from a
 //!   checkpoint, with compare-and-set [`sync::CheckpointStore`]s.
 //! - **Ledger**: [`ledger`], a do-not-text list on SQLite (feature `sqlite`) or PostgreSQL
@@ -47,6 +48,7 @@ mod error;
 mod json_path;
 #[cfg(feature = "sms-opt-outs")]
 pub mod ledger;
+pub mod metrics;
 mod oauth;
 mod retry;
 #[cfg(feature = "sms-opt-outs")]

@@ -9,7 +9,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 #[cfg(feature = "sqlite")]
 use super::SqliteLedger;
-use super::{Applied, Ledger, LedgerEntry, LedgerOptions, LedgerStats, SetAside, Textability};
+use super::{
+    Applied, Freshness, Ledger, LedgerEntry, LedgerOptions, LedgerStats, SetAside, Textability,
+};
 #[cfg(feature = "postgres")]
 use super::{PostgresLedger, PostgresOptions};
 use crate::SmsOptOutChange;
@@ -291,6 +293,10 @@ impl Ledger for AnyLedger {
         max_staleness: TimeDelta,
     ) -> Result<Textability, StoreError> {
         each!(self, l => l.textability(phone, max_staleness).await)
+    }
+
+    async fn freshness(&self) -> Result<Freshness, StoreError> {
+        each!(self, l => l.freshness().await)
     }
 
     async fn entries(

@@ -135,6 +135,26 @@ impl Textability {
         matches!(self, Self::OptedIn(_) | Self::NeverSeen)
     }
 
+    /// The verdict's stable name: `opted-out`, `opted-in`, `never-seen` or `stale` (as
+    /// `pandadoc-opt-outs check` and `serve` say it).
+    pub fn verdict(&self) -> &'static str {
+        match self {
+            Self::OptedOut(_) => "opted-out",
+            Self::OptedIn(_) => "opted-in",
+            Self::NeverSeen => "never-seen",
+            Self::Stale { .. } => "stale",
+        }
+    }
+
+    /// The number's entry, whatever the verdict (`None` if never seen).
+    pub fn entry(&self) -> Option<&LedgerEntry> {
+        match self {
+            Self::OptedOut(e) | Self::OptedIn(e) => Some(e),
+            Self::NeverSeen => None,
+            Self::Stale { entry, .. } => entry.as_ref(),
+        }
+    }
+
     /// The answer from an entry, the checkpoint and when the sync last confirmed it was caught
     /// up, at `now` (the same clock as `caught_up`).
     pub(crate) fn decide(
@@ -144,7 +164,12 @@ impl Textability {
         now: DateTime<Utc>,
         max_staleness: TimeDelta,
     ) -> Self {
-        if checkpoint.is_none() || caught_up.is_none_or(|c| c < now - max_staleness) {
+        let freshness = Freshness {
+            checkpoint,
+            caught_up,
+            as_of: now,
+        };
+        if freshness.is_stale(max_staleness) {
             return Self::Stale {
                 checkpoint,
                 caught_up,
@@ -156,6 +181,36 @@ impl Textability {
             Some(e) if e.may_text() => Self::OptedIn(e),
             Some(e) => Self::OptedOut(e),
         }
+    }
+}
+
+/// How current a ledger is, by the database's clock ([`Ledger::freshness`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Freshness {
+    /// The sync's checkpoint, `None` before its first window.
+    pub checkpoint: Option<DateTime<Utc>>,
+    /// When the sync last confirmed it was caught up, `None` if it never did.
+    pub caught_up: Option<DateTime<Utc>>,
+    /// The database's clock when these were read.
+    pub as_of: DateTime<Utc>,
+}
+
+impl Freshness {
+    /// Whether the ledger's answers are stale: no checkpoint yet, or the sync last confirmed
+    /// it was caught up more than `max_staleness` before [`Self::as_of`] (or never did). The
+    /// one rule behind [`Textability::Stale`].
+    pub fn is_stale(&self, max_staleness: TimeDelta) -> bool {
+        self.checkpoint.is_none()
+            || self
+                .caught_up
+                .is_none_or(|c| c < self.as_of - max_staleness)
+    }
+
+    /// How far the checkpoint is behind [`Self::as_of`]: what the list may be missing at most
+    /// (`None` before the first window).
+    pub fn lag(&self) -> Option<TimeDelta> {
+        self.checkpoint.map(|c| self.as_of - c)
     }
 }
 
@@ -373,6 +428,20 @@ pub trait Ledger: CheckpointStore + Clone {
         }
     }
 
+    /// How current the ledger is, by the database's clock: one cheap read, for a readiness
+    /// probe. The default, for a ledger without a clock of its own, takes the checkpoint for
+    /// the time the sync was last caught up and this machine's clock for now.
+    fn freshness(&self) -> impl Future<Output = Result<Freshness, StoreError>> + Send {
+        async move {
+            let checkpoint = self.load().await?.map(|c| c.watermark);
+            Ok(Freshness {
+                checkpoint,
+                caught_up: checkpoint,
+                as_of: Utc::now(),
+            })
+        }
+    }
+
     /// Up to `limit` entries with numbers after `after`, in number order (a stable order: page
     /// through the whole list by passing the last number back). Only opted-out ones (every
     /// status but opt-in) when `only_opted_out`.
@@ -418,7 +487,8 @@ impl<L: Ledger> OptOutSync<L> {
         let ledger = self.store().clone();
         let step = self.step_with(async |ledger: &L, expected, next, batch| {
             let changes = batch.as_ref().map_or(&[][..], |b| &b.changes[..]);
-            ledger.apply(changes, expected.as_ref(), &next).await?;
+            let applied = ledger.apply(changes, expected.as_ref(), &next).await?;
+            crate::metrics::window_committed(applied.recorded, applied.set_aside);
             if let Some(batch) = &batch {
                 after(batch)
                     .await

@@ -11,8 +11,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use super::batch::{NEWER_WINS, Prepared, from_micros, prepare};
 use super::sql::{self, Dialect, Statements};
 use super::{
-    Applied, Ledger, LedgerEntry, LedgerOptions, LedgerStats, SetAside, Tables, Textability,
-    canonical_phone,
+    Applied, Freshness, Ledger, LedgerEntry, LedgerOptions, LedgerStats, SetAside, Tables,
+    Textability, canonical_phone,
 };
 use crate::SmsOptOutChange;
 use crate::sync::{Checkpoint, CheckpointStore, StoreError};
@@ -412,18 +412,21 @@ impl SqliteLedger {
             .map_err(self.error("read the history"))
     }
 
+    /// [`Ledger::freshness`], on this thread.
+    pub fn freshness_blocking(&self) -> Result<Freshness, StoreError> {
+        read_freshness(&lock(&self.inner.reader), &self.inner.sql.shared.freshness)
+            .map_err(self.error("read the checkpoint"))
+    }
+
     fn stats_blocking(&self) -> Result<LedgerStats, StoreError> {
         let sql = &self.inner.sql.shared;
         let conn = lock(&self.inner.reader);
         let read = || -> rusqlite::Result<LedgerStats> {
-            let (checkpoint, caught_up, as_of) = conn.query_row(&sql.freshness, [], |r| {
-                Ok((
-                    r.get::<_, Option<i64>>(0)?.map(from_micros),
-                    r.get::<_, Option<i64>>(1)?.map(from_micros),
-                    r.get::<_, Option<i64>>(2)?
-                        .map_or_else(Utc::now, from_micros),
-                ))
-            })?;
+            let Freshness {
+                checkpoint,
+                caught_up,
+                as_of,
+            } = read_freshness(&conn, &sql.freshness)?;
             let mut by_status = std::collections::BTreeMap::new();
             let mut s = conn.prepare_cached(&sql.count_by_status)?;
             for row in s.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
@@ -585,9 +588,25 @@ impl Ledger for SqliteLedger {
             .await
     }
 
+    async fn freshness(&self) -> Result<Freshness, StoreError> {
+        self.off_runtime(|l| l.freshness_blocking()).await
+    }
+
     async fn stats(&self) -> Result<LedgerStats, StoreError> {
         self.off_runtime(|l| l.stats_blocking()).await
     }
+}
+
+fn read_freshness(conn: &Connection, sql: &str) -> rusqlite::Result<Freshness> {
+    conn.prepare_cached(sql)?.query_row([], |r| {
+        Ok(Freshness {
+            checkpoint: r.get::<_, Option<i64>>(0)?.map(from_micros),
+            caught_up: r.get::<_, Option<i64>>(1)?.map(from_micros),
+            as_of: r
+                .get::<_, Option<i64>>(2)?
+                .map_or_else(Utc::now, from_micros),
+        })
+    })
 }
 
 #[cfg(test)]

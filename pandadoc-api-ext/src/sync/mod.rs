@@ -91,7 +91,9 @@ impl SyncOptions {
         self
     }
 
-    fn check(&self) -> Result<(), Error> {
+    /// Checks the options as the sync does before its first request: an
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) error names what is wrong.
+    pub fn check(&self) -> Result<(), Error> {
         let second = TimeDelta::seconds(1);
         if self.lag < TimeDelta::zero() || self.overlap < TimeDelta::zero() {
             return Err(Error::invalid_input(

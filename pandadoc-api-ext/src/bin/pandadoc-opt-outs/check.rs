@@ -56,18 +56,9 @@ pub async fn check(args: &CheckArgs) -> Result<u8, Failure> {
             .textability(phone, max_staleness)
             .await
             .map_err(Failure::store)?;
-        let (verdict, entry) = match answer {
-            Textability::OptedOut(e) => {
-                opted_out = true;
-                ("opted-out", Some(e))
-            }
-            Textability::OptedIn(e) => ("opted-in", Some(e)),
-            Textability::NeverSeen => ("never-seen", None),
-            Textability::Stale { entry, .. } => {
-                stale = true;
-                ("stale", entry)
-            }
-        };
+        opted_out |= matches!(answer, Textability::OptedOut(_));
+        stale |= matches!(answer, Textability::Stale { .. });
+        let (verdict, entry) = (answer.verdict(), answer.entry().cloned());
         let phone = canonical_phone(phone).map_err(Failure::store)?;
         verdicts.push(Verdict {
             phone,

@@ -5,6 +5,7 @@ use pandadoc_api_ext::sync::{StoreError, SyncError};
 use pandadoc_api_ext::{Error, ErrorKind};
 
 /// A failure: the line for stderr and the exit code.
+#[derive(Debug)]
 pub struct Failure {
     /// The error's kind: an `ErrorKind`'s name, or `store`, `checkpoint`, `output`, ...
     pub kind: String,

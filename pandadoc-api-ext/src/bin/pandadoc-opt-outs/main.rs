@@ -4,7 +4,7 @@
 //! subcommand has an example. Data goes to stdout, everything else to stderr.
 //!
 //! Files by concern, imports one way: this file parses, sets up logging and dispatches; each
-//! subcommand has its file (`list`, `sync`, `check`, `export`, `status`), over `args` (the
+//! subcommand has its file (`list`, `sync`, `check`, `export`, `status`, `serve`), over `args` (the
 //! command line), `failure` (exit codes), `ledger` (opening one), `output` (whole lines on
 //! stdout) and `say` (everything on stderr).
 
@@ -16,6 +16,7 @@ mod ledger;
 mod list;
 mod output;
 mod say;
+mod serve;
 mod status;
 mod sync;
 
@@ -35,6 +36,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Export(args) => export::export(args).await.map(|()| 0),
         Command::Status(args) => status::status(args).await.map(|()| 0),
         Command::Init(args) => status::init(args).await.map(|()| 0),
+        Command::Serve(args) => serve::serve(args, cli.quiet).await.map(|()| 0),
     }
 }
 

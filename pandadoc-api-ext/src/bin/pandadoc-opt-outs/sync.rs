@@ -54,8 +54,13 @@ impl Stop {
         self.flag.load(Ordering::SeqCst)
     }
 
+    /// Resolves once stopped.
+    pub async fn wait(&self) {
+        while !self.sleep(Duration::from_secs(3600)).await {}
+    }
+
     /// Waits `pause`; `true` if stopped meanwhile.
-    async fn sleep(&self, pause: Duration) -> bool {
+    pub async fn sleep(&self, pause: Duration) -> bool {
         let woken = self.wake.notified();
         if self.stopped() {
             return true;
@@ -158,7 +163,7 @@ where
     S: CheckpointStore,
     F: AsyncFnMut(&mut OptOutSync<S>) -> Result<Option<WindowReport>, SyncError>,
 {
-    let mut progress = Progress::new(quiet, args.max_window - args.overlap);
+    let mut progress = Progress::new(quiet, args.poll.max_window - args.poll.overlap);
     loop {
         while !stop.stopped() {
             match step(&mut sync).await {
@@ -183,7 +188,10 @@ where
 /// Where a first run starts: `--since`, `--last`, or an hour ago; a checkpoint overrides them.
 fn start(args: &SyncArgs, checkpoint: Option<DateTime<Utc>>, where_: &str) -> DateTime<Utc> {
     let now = Utc::now();
-    let asked = args.since.or_else(|| args.last.map(|span| now - span));
+    let asked = args
+        .poll
+        .since
+        .or_else(|| args.poll.last.map(|span| now - span));
     match (checkpoint, asked) {
         (Some(c), Some(_)) => {
             crate::say::status(&format!(
@@ -230,7 +238,7 @@ async fn into_state(
         &path.display().to_string(),
     );
     let mut lines = Lines::new();
-    let sync = OptOutSync::new(client, store, start, args.options());
+    let sync = OptOutSync::new(client, store, start, args.poll.options());
     drive(
         sync,
         async |sync: &mut OptOutSync<FileStore>| {
@@ -249,7 +257,7 @@ async fn into_state(
 /// polls: a one-shot run leaves the work to another leader; under `--follow` a stand-by waits
 /// for the lease, a leader that loses it stands by again, and a database that cannot be
 /// reached (a restart, a failover) is tried again rather than the end of the run.
-async fn into_ledger(
+pub async fn into_ledger(
     client: Client,
     args: &SyncArgs,
     ledger: AnyLedger,
@@ -285,7 +293,7 @@ async fn into_ledger(
                     }
                     tokio::select! {
                         led = pg.lead() => led.map_err(Failure::store)?,
-                        () = async { while !stop.sleep(Duration::from_secs(3600)).await {} } => return Ok(()),
+                        () = stop.wait() => return Ok(()),
                     }
                     crate::say::status("leading: this replica now polls PandaDoc");
                 }
@@ -302,7 +310,7 @@ async fn into_ledger(
             let start = start(args, checkpoint.map(|c| c.watermark), "the ledger");
             let print = args.print;
             let mut lines = Lines::new();
-            let sync = OptOutSync::new(client.clone(), ledger.clone(), start, args.options());
+            let sync = OptOutSync::new(client.clone(), ledger.clone(), start, args.poll.options());
             drive(
                 sync,
                 async |sync: &mut OptOutSync<AnyLedger>| {

@@ -17,8 +17,8 @@ use self::lease::Lease;
 use super::batch::{NEWER_WINS, Prepared, Row, prepare};
 use super::sql::{self, Dialect, Statements};
 use super::{
-    Applied, Ledger, LedgerEntry, LedgerOptions, LedgerStats, SetAside, Tables, Textability,
-    canonical_phone,
+    Applied, Freshness, Ledger, LedgerEntry, LedgerOptions, LedgerStats, SetAside, Tables,
+    Textability, canonical_phone,
 };
 use crate::SmsOptOutChange;
 use crate::sync::{Checkpoint, CheckpointStore, StoreError};
@@ -827,6 +827,17 @@ impl Ledger for PostgresLedger {
                 received: r.get(3),
             })
             .collect())
+    }
+
+    async fn freshness(&self) -> Result<Freshness, StoreError> {
+        let row = self
+            .read_one("read the checkpoint", &self.inner.sql.shared.freshness, &[])
+            .await?;
+        Ok(Freshness {
+            checkpoint: row.get(0),
+            caught_up: row.get(1),
+            as_of: row.get(2),
+        })
     }
 
     async fn stats(&self) -> Result<LedgerStats, StoreError> {

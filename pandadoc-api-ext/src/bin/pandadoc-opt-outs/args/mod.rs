@@ -11,6 +11,10 @@ use pandadoc_api_ext::sync::{StoreError, SyncOptions};
 
 use crate::output::Format;
 
+mod serve;
+
+pub use serve::ServeArgs;
+
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0  done (check: every number may be texted)
@@ -86,6 +90,16 @@ pub enum Command {
         after_help = "Example:\n  pandadoc-opt-outs status --ledger postgres://optouts@db/optouts"
     )]
     Status(StatusArgs),
+    /// Answer "may I text?" over HTTP, with health checks and Prometheus metrics.
+    #[command(after_help = "Examples:\n  \
+        pandadoc-opt-outs serve --ledger sqlite:/var/lib/opt-outs.db --sync\n  \
+        curl -s localhost:8080/v1/numbers/+14155550100\n  \
+        curl -s localhost:8080/v1/numbers:check -H 'content-type: application/json' \\\n    \
+        -d '{\"numbers\": [\"+14155550100\", \"+1 415 555 0101\"]}'\n\n\
+        Routes: GET /v1/numbers/{number}, POST /v1/numbers:check, GET /healthz, GET /readyz,\n\
+        GET /metrics. Errors are {\"error\": {\"kind\": ..., \"message\": ...}}. SIGTERM or SIGINT:\n\
+        requests under way finish, the sync ends its window and releases its lease, exit 0.")]
+    Serve(ServeArgs),
 }
 
 pub fn span(text: &str) -> Result<TimeDelta, String> {
@@ -146,18 +160,32 @@ pub struct SyncArgs {
     /// rows: print from --state for at-least-once lines).
     #[arg(long, conflicts_with = "state")]
     pub print: bool,
-    /// Where a first run starts (RFC 3339; ignored once there is a checkpoint).
-    #[arg(long, value_parser = time, conflicts_with = "last")]
-    pub since: Option<DateTime<Utc>>,
-    /// A first run starts this long ago (default 1h).
-    #[arg(long, value_parser = span)]
-    pub last: Option<TimeDelta>,
     /// Keep polling once caught up, until SIGINT or SIGTERM.
     #[arg(long)]
     pub follow: bool,
     /// With --follow: how often to poll.
     #[arg(long, value_parser = std_span, default_value = "60s", requires = "follow")]
     pub every: Duration,
+    #[command(flatten)]
+    pub poll: PollArgs,
+    /// Ledger tables start with this (letters, digits, _).
+    #[arg(long, default_value = "pandadoc_")]
+    pub table_prefix: String,
+    /// PostgreSQL behind PgBouncer in transaction pooling (before 1.21): send every statement
+    /// whole, without prepared statements.
+    #[arg(long)]
+    pub no_prepared_statements: bool,
+}
+
+/// How the sync polls: `sync`'s flags, and `serve --sync`'s.
+#[derive(Args, Debug, Clone)]
+pub struct PollArgs {
+    /// Where a first run starts (RFC 3339; ignored once there is a checkpoint).
+    #[arg(long, value_parser = time, conflicts_with = "last")]
+    pub since: Option<DateTime<Utc>>,
+    /// A first run starts this long ago (default 1h).
+    #[arg(long, value_parser = span)]
+    pub last: Option<TimeDelta>,
     /// Windows end this far behind now.
     #[arg(long, value_parser = span, default_value = "30s")]
     pub lag: TimeDelta,
@@ -170,16 +198,9 @@ pub struct SyncArgs {
     /// At most this many requests a minute (sandbox keys: 10/min).
     #[arg(long, value_parser = rate)]
     pub rate: Option<u32>,
-    /// Ledger tables start with this (letters, digits, _).
-    #[arg(long, default_value = "pandadoc_")]
-    pub table_prefix: String,
-    /// PostgreSQL behind PgBouncer in transaction pooling (before 1.21): send every statement
-    /// whole, without prepared statements.
-    #[arg(long)]
-    pub no_prepared_statements: bool,
 }
 
-impl SyncArgs {
+impl PollArgs {
     pub fn options(&self) -> SyncOptions {
         let options = SyncOptions::default()
             .lag(self.lag)
