@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod daemon;
 pub mod ledgers;
 pub mod loopback;
 pub mod proxy;

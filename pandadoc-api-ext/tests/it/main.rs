@@ -14,4 +14,5 @@ mod ledger_tls;
 mod oauth;
 mod requests_and_auth;
 mod retries;
+mod serve;
 mod sync;

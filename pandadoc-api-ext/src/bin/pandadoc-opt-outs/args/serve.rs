@@ -43,6 +43,10 @@ pub struct ServeArgs {
     /// A request (its body included) is answered within this, or gets 503.
     #[arg(long, value_parser = std_span, default_value = "10s")]
     pub request_timeout: Duration,
+    /// A client has this long to send a request's head; an idle keep-alive connection is
+    /// closed after it.
+    #[arg(long, value_parser = std_span, default_value = "20s")]
+    pub header_timeout: Duration,
     /// At most this many connections at once; more wait in the listen queue.
     #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub max_connections: u32,

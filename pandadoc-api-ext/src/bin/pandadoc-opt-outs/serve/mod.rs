@@ -22,8 +22,6 @@ use crate::args::{ServeArgs, SyncArgs};
 use crate::failure::Failure;
 use crate::sync::Stop;
 
-/// A client's request head, and an idle keep-alive connection, get this long.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(20);
 /// Once stopped, the sync gets this long to finish its window (its writes are atomic: cut off,
 /// it has written all of a window or nothing).
 const SYNC_DRAIN: Duration = Duration::from_secs(20);
@@ -75,10 +73,14 @@ pub async fn serve(args: &ServeArgs, quiet: bool) -> Result<(), Failure> {
     });
     let limits = Limits {
         connections: args.max_connections as usize,
-        header_timeout: HEADER_TIMEOUT,
+        header_timeout: args.header_timeout,
         drain: args.request_timeout + Duration::from_secs(1),
     };
-    let serving = http::serve(listener, routes::router(state), &limits, stop.wait());
+    let stopping = async {
+        stop.wait().await;
+        crate::say::status("stopping: requests under way finish, then the sync's window");
+    };
+    let serving = http::serve(listener, routes::router(state), &limits, stopping);
     // In this task, beside the server (whose connections have tasks of their own).
     let syncing = async {
         let Some(client) = client else { return };
