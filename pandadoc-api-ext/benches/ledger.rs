@@ -58,32 +58,6 @@ async fn apply_rate(ledger: &impl Ledger, batch: usize, total: usize) -> f64 {
     total as f64 / started.elapsed().as_secs_f64()
 }
 
-/// Fills `ledger` with 1M numbers (in batches of 100k).
-async fn fill(ledger: &impl Ledger) {
-    let mut previous: Option<Checkpoint> = None;
-    for n in 0..10 {
-        let batch: Vec<SmsOptOutChange> = (n * 100_000..(n + 1) * 100_000)
-            .map(|i| SmsOptOutChange {
-                phone_number: Some(format!("+1555{i:07}")),
-                status: Some(if i % 7 == 0 { "opt-out" } else { "opt-in" }.into()),
-                opt_out_changed: Some(t0() + TimeDelta::seconds(i as i64)),
-            })
-            .collect();
-        // A checkpoint of now: look-ups are not stale.
-        let next = Checkpoint {
-            watermark: Utc::now() - TimeDelta::seconds(10 - n as i64),
-        };
-        ledger
-            .apply(&batch, previous.as_ref(), &next)
-            .await
-            .unwrap();
-        previous = Some(next);
-    }
-    // As the sync does once caught up: the look-ups are not stale.
-    let watermark = previous.unwrap().watermark;
-    ledger.confirm_caught_up(watermark).await.unwrap();
-}
-
 struct Lookups {
     per_s: f64,
     p50_us: f64,
@@ -217,7 +191,7 @@ type Figures = serde_json::Map<String, serde_json::Value>;
 async fn lookups(postgres: &Option<String>, figures: &mut Figures) {
     let numbers = random_numbers(200_000);
     let (_dir, sqlite) = ledgers::sqlite();
-    fill(&sqlite).await;
+    ledgers::fill(&sqlite, 1_000_000).await;
     let bound = TimeDelta::minutes(15);
     let mut latencies = Vec::with_capacity(numbers.len());
     let started = Instant::now();
@@ -237,7 +211,7 @@ async fn lookups(postgres: &Option<String>, figures: &mut Figures) {
     figures.insert("lookup_sqlite_p99_us".into(), json!(s.p99_us));
     if let Some(url) = &postgres {
         let pg = ledgers::postgres(url).await;
-        fill(&pg).await;
+        ledgers::fill(&pg, 1_000_000).await;
         let numbers = &numbers[..20_000];
         let mut latencies = Vec::with_capacity(numbers.len());
         let started = Instant::now();

@@ -90,3 +90,36 @@ pub async fn contents(ledger: &impl Ledger) -> BTreeMap<String, (String, DateTim
     }
     all
 }
+
+/// Fills `ledger` with `numbers` numbers `+1555` followed by seven digits from 0 (one in seven
+/// opted out), in batches of 100k, and confirms it caught up now: look-ups are not stale.
+pub async fn fill(ledger: &impl Ledger, numbers: usize) {
+    use pandadoc_api_ext::SmsOptOutChange;
+    use pandadoc_api_ext::sync::Checkpoint;
+    let t0 = DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let mut previous: Option<Checkpoint> = None;
+    let batches = numbers.div_ceil(100_000);
+    for n in 0..batches {
+        let batch: Vec<SmsOptOutChange> = (n * 100_000..((n + 1) * 100_000).min(numbers))
+            .map(|i| SmsOptOutChange {
+                phone_number: Some(format!("+1555{i:07}")),
+                status: Some(if i % 7 == 0 { "opt-out" } else { "opt-in" }.into()),
+                opt_out_changed: Some(t0 + chrono::TimeDelta::seconds(i as i64)),
+            })
+            .collect();
+        let next = Checkpoint {
+            watermark: Utc::now() - chrono::TimeDelta::seconds((batches - n) as i64),
+        };
+        ledger
+            .apply(&batch, previous.as_ref(), &next)
+            .await
+            .unwrap();
+        previous = Some(next);
+    }
+    ledger
+        .confirm_caught_up(previous.unwrap().watermark)
+        .await
+        .unwrap();
+}

@@ -126,7 +126,10 @@ async fn every_route(ledger: &str, prefix: &str) {
     assert_eq!(results[2]["number"], numbers[1].as_str());
     assert_eq!(results[1]["input"], "not a number");
     for bad in [&results[1], &results[3]] {
-        assert!(is_error(&json!({"error": bad["error"]}), "invalid_number"), "{bad}");
+        assert!(
+            is_error(&json!({"error": bad["error"]}), "invalid_number"),
+            "{bad}"
+        );
         assert_eq!(bad.as_object().unwrap().len(), 2, "input and error: {bad}");
     }
 
