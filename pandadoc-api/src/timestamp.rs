@@ -68,15 +68,44 @@ impl FromStr for Timestamp {
         if let Ok(t) = DateTime::parse_from_rfc3339(text) {
             return Ok(Self(t.with_timezone(&Utc)));
         }
-        // No offset: UTC. `T` or a space between date and time, optional fractions.
-        for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
-            if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
-                return Ok(Self(naive.and_utc()));
+        // No offset: UTC. `T` or a space between date and time, optional fractions; the shape
+        // checked first, as chrono's own parser would also take a signed or short year,
+        // one-digit fields and any whitespace (found by fuzzing: `-50-2-1\n16:5:1`).
+        if naive_shape(text) {
+            for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+                if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
+                    return Ok(Self(naive.and_utc()));
+                }
             }
         }
         let shown: String = text.chars().take(64).collect();
         Err(TimestampError(shown))
     }
+}
+
+/// `YYYY-MM-DD[T ]HH:MM:SS`, then nothing or `.` and 1 to 9 digits.
+fn naive_shape(text: &str) -> bool {
+    let b = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| b[range].iter().all(u8::is_ascii_digit);
+    b.len() >= 19
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && (b[10] == b'T' || b[10] == b' ')
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19)
+        && match &b[19..] {
+            [] => true,
+            [b'.', fraction @ ..] => {
+                (1..=9).contains(&fraction.len()) && fraction.iter().all(u8::is_ascii_digit)
+            }
+            _ => false,
+        }
 }
 
 impl Serialize for Timestamp {
@@ -140,5 +169,31 @@ mod tests {
         let err = parse("yesterday").unwrap_err().to_string();
         assert!(err.contains("not a date-time: \"yesterday\""), "{err}");
         assert!(parse("2024-13-45T99:00:00").is_err());
+    }
+
+    /// Found by fuzzing (`pandadoc-api-ext/fuzz`, target `timestamp`): chrono's format parser
+    /// alone took these, and a year -50 then printed as text that does not read back.
+    #[test]
+    fn only_the_rfc_3339_shape_is_read_without_an_offset() {
+        for bad in [
+            "-50-2-1\n16:5:1.112445",
+            "\n-23515-2-115:15:5",
+            "2024-7-18T13:11:42",
+            "2024-07-18T13:11:42.",
+            "2024-07-18T13:11:42.1234567890",
+            "02024-07-18T13:11:42",
+            "2024-07-18\t13:11:42",
+            "2024-07-18T13:11:42 ",
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+        for good in [
+            "2024-07-18T13:11:42",
+            "2024-07-18 13:11:42.5",
+            "2024-07-18T13:11:42.123456789",
+        ] {
+            let t = parse(good).unwrap();
+            assert_eq!(t.0.to_rfc3339().parse::<Timestamp>().unwrap(), t);
+        }
     }
 }
