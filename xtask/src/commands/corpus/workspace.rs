@@ -73,21 +73,24 @@ pub fn release(root: &Path, release: &Release, check_only: bool) -> Result<Strin
         .map_or_else(|| "?".into(), |(passed, _)| passed.to_string()))
 }
 
-/// Bumps a copy of this workspace to the vendored operations cut out of `release`:
-/// `generate --check` must pass after it, then `cargo test --workspace` (`cargo check
-/// --workspace --all-targets` when `check_only`). `ids` are the vendored operations
-/// ([`vendored_operation_ids`]). The tests passed, as a number.
+/// The vendored operations (`ids`, from [`vendored_operation_ids`]) cut out of `release`.
+pub fn cut(release: &Release, ids: &[String]) -> Result<serde_json::Value> {
+    crate::commands::cut::cut(&release.spec.json, ids)
+}
+
+/// Bumps a copy of this workspace to `cut`, the vendored operations cut out of `release`
+/// ([`cut`]): `generate --check` must pass after it, then `cargo test --workspace` (`cargo
+/// check --workspace --all-targets` when `check_only`). The tests passed, as a number.
 pub fn fragment(
     root: &Path,
     release: &Release,
-    ids: &[String],
+    cut: &serde_json::Value,
     check_only: bool,
 ) -> Result<String> {
     let ws = work(root).join("fragment-ws");
     sync_dir(root, &ws)?;
-    let cut = crate::commands::cut::cut(&release.spec.json, ids)?;
     let fragment = work(root).join(format!("fragment-{}.json", release.version));
-    std::fs::write(&fragment, serde_json::to_string_pretty(&cut)? + "\n")?;
+    std::fs::write(&fragment, serde_json::to_string_pretty(cut)? + "\n")?;
     without_panics("bump", || {
         crate::commands::bump::bump_workspace(&ws, &fragment)
     })?;
