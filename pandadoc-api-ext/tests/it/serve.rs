@@ -562,6 +562,15 @@ async fn two_replicas_serve_and_one_polls() {
             .count();
         (value(&m, "pandadoc_sync_leading", &[]), requests)
     };
+    let m = scrape(&http, &first.url("/metrics")).await;
+    let applied = value(&m, "pandadoc_sync_changes_applied_total", &[]).unwrap();
+    assert!(applied > 0.0 && applied <= 30.0, "{applied}");
+    let polled = value(&m, "pandadoc_sync_last_poll_timestamp_seconds", &[]).unwrap();
+    assert!(
+        (polled - Utc::now().timestamp() as f64).abs() < 600.0,
+        "{polled}"
+    );
+    assert!(value(&m, "pandadoc_requests_total", &[("outcome", "success")]).unwrap() >= 1.0);
     let (first_leads, first_requests) = leading(&first).await;
     let (second_leads, second_requests) = leading(&second).await;
     assert_eq!((first_leads, second_leads), (Some(1.0), Some(0.0)));
