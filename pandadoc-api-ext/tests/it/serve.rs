@@ -40,6 +40,18 @@ fn sync_once(base_url: &str, ledger: &str, prefix: &str, since: &str) {
     );
 }
 
+/// A SQLite ledger that `init` created, never synced: its directory (removed when dropped) and URL.
+fn empty_ledger() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = format!("sqlite:{}", dir.path().join("l.db").display());
+    let init = common::program()
+        .args(["init", "--ledger", &ledger])
+        .output()
+        .unwrap();
+    assert!(init.status.success());
+    (dir, ledger)
+}
+
 async fn get(http: &reqwest::Client, url: &str) -> (u16, Value) {
     let answer = http.get(url).send().await.unwrap();
     let status = answer.status().as_u16();
@@ -252,13 +264,7 @@ async fn every_route_on_postgres() {
 /// address needs a token or an explicit --insecure-no-auth.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_guards_the_api_and_a_public_address_needs_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = format!("sqlite:{}", dir.path().join("l.db").display());
-    let init = common::program()
-        .args(["init", "--ledger", &ledger])
-        .output()
-        .unwrap();
-    assert!(init.status.success());
+    let (dir, ledger) = empty_ledger();
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, "s3cr3t-t0ken-0123456789\n").unwrap();
     let token_path = token_file.to_str().unwrap();
@@ -382,13 +388,7 @@ async fn readiness_follows_the_sync() {
 /// SIGTERM while a request is under way: the request is answered, the process exits 0.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_a_request_under_way_finish() {
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = format!("sqlite:{}", dir.path().join("l.db").display());
-    let init = common::program()
-        .args(["init", "--ledger", &ledger])
-        .output()
-        .unwrap();
-    assert!(init.status.success());
+    let (_dir, ledger) = empty_ledger();
     let mut serve = Daemon::serve(&["--ledger", &ledger], &[]);
     let http = http();
     // A request whose body is half sent.
@@ -433,13 +433,7 @@ async fn sigterm_lets_a_request_under_way_finish() {
 /// the cap: each gets an answer or a closed connection, and the server answers afterwards.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_clients_do_not_take_it_down() {
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = format!("sqlite:{}", dir.path().join("l.db").display());
-    let init = common::program()
-        .args(["init", "--ledger", &ledger])
-        .output()
-        .unwrap();
-    assert!(init.status.success());
+    let (_dir, ledger) = empty_ledger();
     let mut serve = Daemon::serve(
         &[
             "--ledger",

@@ -12,8 +12,10 @@ use pandadoc_api_ext::sync::{StoreError, SyncOptions};
 use crate::output::Format;
 
 mod serve;
+mod values;
 
 pub use serve::ServeArgs;
+pub use values::{rate, span, std_span, time};
 
 pub const EXIT_CODES: &str = "\
 Exit codes:
@@ -100,34 +102,6 @@ pub enum Command {
         GET /metrics. Errors are {\"error\": {\"kind\": ..., \"message\": ...}}. SIGTERM or SIGINT:\n\
         requests under way finish, the sync ends its window and releases its lease, exit 0.")]
     Serve(ServeArgs),
-}
-
-pub fn span(text: &str) -> Result<TimeDelta, String> {
-    let d = humantime::parse_duration(text)
-        .map_err(|e| format!("{text:?} is not a span like 90s, 15m, 24h or 30d ({e})"))?;
-    TimeDelta::from_std(d).map_err(|_| format!("{text:?} is too long"))
-}
-
-pub fn std_span(text: &str) -> Result<Duration, String> {
-    let d = span(text)?;
-    if d <= TimeDelta::zero() {
-        return Err("must be positive".into());
-    }
-    d.to_std().map_err(|e| e.to_string())
-}
-
-pub fn time(text: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| format!("{text:?} is not an RFC 3339 time like 2025-01-28T12:00:00Z ({e})"))
-}
-
-pub fn rate(text: &str) -> Result<u32, String> {
-    text.trim_end_matches("/min")
-        .parse()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| format!("{text:?}: expected requests per minute, like 10/min"))
 }
 
 #[derive(Args, Debug)]
