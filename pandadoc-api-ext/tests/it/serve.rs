@@ -352,10 +352,10 @@ async fn readiness_follows_the_sync() {
     let since = now - TimeDelta::hours(26);
     let log = Arc::new(truth(5, since, 10, 20, 1));
     let server = start_server(log, Arc::new(SystemClock), Arc::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = format!("sqlite:{}", dir.path().join("l.db").display());
-    sync_once(&server.base_url, &ledger, "pandadoc_", &since.to_rfc3339());
-    let serve = Daemon::serve(&["--ledger", &ledger, "--max-staleness", "3s"], &[]);
+    let (_dir, ledger) = empty_ledger();
+    // Served before the first sync, so that the first 200 is looked for at once after it (a
+    // loaded machine still has the whole staleness bound to see it).
+    let serve = Daemon::serve(&["--ledger", &ledger, "--max-staleness", "8s"], &[]);
     let http = http();
     let ready = async |want: u16| {
         let deadline = std::time::Instant::now() + PATIENCE;
@@ -368,9 +368,12 @@ async fn readiness_follows_the_sync() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     };
+    let body = ready(503).await;
+    assert!(is_error(&body, "stale"), "never synced: {body}");
+    sync_once(&server.base_url, &ledger, "pandadoc_", &since.to_rfc3339());
     let body = ready(200).await;
     assert!(body["caught_up"].is_string(), "{body}");
-    // The sync stopped: 3 s later the ledger is stale, and the verdicts say so.
+    // The sync stopped: 8 s later the ledger is stale, and the verdicts say so.
     let body = ready(503).await;
     assert!(is_error(&body, "stale"), "{body}");
     let (_, verdict) = get(&http, &serve.url("/v1/numbers/+15550000001")).await;
