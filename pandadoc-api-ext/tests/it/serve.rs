@@ -577,8 +577,18 @@ async fn two_replicas_serve_and_one_polls() {
         assert_eq!(get(&http, &d.url("/readyz")).await.0, 200);
     }
     // The leader stops: it releases the lease, the other leads at its next try.
+    let first_pid = first.child.id();
     first.terminate();
     assert!(first.wait().success(), "{:?}", first.seen);
+    // Released, not left to expire: the moment it has exited, it holds no lease.
+    let status = common::program()
+        .args(["status", "--ledger", &url, "--table-prefix", &prefix])
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    let holder = status["lease_holder"]["holder"].as_str().unwrap_or("");
+    assert!(!holder.ends_with(&format!(":{first_pid}")), "{status}");
     second
         .wait_for(|l| l.starts_with("leading"))
         .expect("the stand-by takes over");
