@@ -319,6 +319,15 @@ mod tests {
 
     use super::*;
 
+    /// Found by fuzzing (target `values`): an offset carried year 0000 into year -1.
+    #[test]
+    fn a_time_is_one_rfc_3339_can_write_back() {
+        assert!(time("0000-01-01 00:10:11+10:00").is_err());
+        assert!(time("9999-12-31T23:00:00-02:00").is_err());
+        let t = time("0001-01-01T00:00:00Z").unwrap();
+        assert_eq!(time(&t.to_rfc3339()), Ok(t));
+    }
+
     #[test]
     fn the_parsed_arguments_never_show_a_password() {
         let cli = Cli::try_parse_from([
