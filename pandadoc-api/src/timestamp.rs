@@ -65,11 +65,12 @@ impl FromStr for Timestamp {
     type Err = TimestampError;
 
     fn from_str(text: &str) -> Result<Self, TimestampError> {
+        // An offset can carry year 0000 into year -1 (or 9999 into 10000) in UTC, which RFC
+        // 3339 cannot write: not a date-time this type could hand on (found by fuzzing).
+        let writable = |t: DateTime<Utc>| (0..=9999).contains(&chrono::Datelike::year(&t));
         if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-            // An offset can carry year 0000 into year -1 (or 9999 into 10000) in UTC, which
-            // RFC 3339 cannot write: not a date-time this type could hand on (found by fuzzing).
             let t = t.with_timezone(&Utc);
-            if (1..=9999).contains(&chrono::Datelike::year(&t)) {
+            if writable(t) {
                 return Ok(Self(t));
             }
         }
@@ -79,7 +80,9 @@ impl FromStr for Timestamp {
         if naive_shape(text) {
             for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
                 if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
-                    return Ok(Self(naive.and_utc()));
+                    if writable(naive.and_utc()) {
+                        return Ok(Self(naive.and_utc()));
+                    }
                 }
             }
         }
@@ -195,6 +198,8 @@ mod tests {
             assert!(parse(bad).is_err(), "{bad:?}");
         }
         for good in [
+            "0000-12-06T03:59:00",
+            "0000-01-01T00:00:00Z",
             "2024-07-18T13:11:42",
             "2024-07-18 13:11:42.5",
             "2024-07-18T13:11:42.123456789",

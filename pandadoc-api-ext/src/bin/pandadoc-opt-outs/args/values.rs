@@ -21,16 +21,16 @@ pub fn std_span(text: &str) -> Result<Duration, String> {
     d.to_std().map_err(|e| e.to_string())
 }
 
-/// An RFC 3339 time, in the years 0001 to 9999 once in UTC (what RFC 3339 can write back:
+/// An RFC 3339 time, in the years 0000 to 9999 once in UTC (what RFC 3339 can write back:
 /// `0000-01-01T00:00:00+10:00` is in year -1; found by fuzzing).
 pub fn time(text: &str) -> Result<DateTime<Utc>, String> {
     let t = DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("{text:?} is not an RFC 3339 time like 2025-01-28T12:00:00Z ({e})"))?;
-    if (1..=9999).contains(&chrono::Datelike::year(&t)) {
+    if (0..=9999).contains(&chrono::Datelike::year(&t)) {
         Ok(t)
     } else {
-        Err(format!("{text:?} is outside the years 0001 to 9999 in UTC"))
+        Err(format!("{text:?} is outside the years 0000 to 9999 in UTC"))
     }
 }
 
