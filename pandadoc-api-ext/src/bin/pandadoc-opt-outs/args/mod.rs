@@ -319,6 +319,36 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn spans_add_up_and_never_overflow() {
+        let s = |text| span(text).map(|d| d.num_milliseconds());
+        assert_eq!(s("90s"), Ok(90_000));
+        assert_eq!(s("1h30m"), Ok(5_400_000));
+        assert_eq!(s(" 1h 30m "), Ok(5_400_000));
+        assert_eq!(s("2 days"), Ok(172_800_000));
+        assert_eq!(s("250ms"), Ok(250));
+        assert_eq!(s("0s"), Ok(0));
+        // Found by fuzzing (target `values`): humantime panicked on this one.
+        let overflow = "0000184467440737095516\
+                        15.8s0.2s1.4s000000000000000000000018446744073709551615.";
+        for bad in [
+            "",
+            "h",
+            "5",
+            "1 fortnight",
+            "1.5h",
+            "-1h",
+            "99999999999999999999s",
+            overflow,
+        ] {
+            assert!(span(bad).is_err(), "{bad:?}");
+        }
+        assert!(
+            span("2000000000000h 2000000000000h").is_err(),
+            "the sum overflows"
+        );
+    }
+
     /// Found by fuzzing (target `values`): an offset carried year 0000 into year -1.
     #[test]
     fn a_time_is_one_rfc_3339_can_write_back() {
