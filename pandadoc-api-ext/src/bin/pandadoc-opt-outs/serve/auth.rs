@@ -11,7 +11,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
-use super::routes::{ApiError, AppState};
+use std::sync::Arc;
+
+use super::error::ApiError;
 use crate::failure::Failure;
 
 /// The shortest token accepted: shorter ones can be guessed.
@@ -44,7 +46,7 @@ pub fn token(
     listen: SocketAddr,
     token_file: Option<&Path>,
     insecure_no_auth: bool,
-) -> Result<Option<Token>, Failure> {
+) -> Result<Option<Arc<Token>>, Failure> {
     if let Some(path) = token_file {
         let text = std::fs::read(path).map_err(|e| {
             Failure::invalid(format!(
@@ -60,7 +62,7 @@ pub fn token(
                 path.display()
             )));
         }
-        return Ok(Some(Token(token.to_vec())));
+        return Ok(Some(Arc::new(Token(token.to_vec()))));
     }
     if !listen.ip().is_loopback() && !insecure_no_auth {
         return Err(Failure::invalid(format!(
@@ -71,17 +73,16 @@ pub fn token(
     Ok(None)
 }
 
-/// The middleware of the routes that need the token (the API and /metrics).
-pub async fn require(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if let Some(token) = &state.token {
-        let given = request.headers().get(AUTHORIZATION);
-        if !given.is_some_and(|h| token.admits(h.as_bytes())) {
-            let mut response = ApiError::unauthorized().into_response();
-            response
-                .headers_mut()
-                .insert(WWW_AUTHENTICATE, "Bearer".parse().expect("a valid header"));
-            return response;
-        }
+/// The middleware of the routes that need the token (the API and /metrics), where one is
+/// configured.
+pub async fn require(State(token): State<Arc<Token>>, request: Request, next: Next) -> Response {
+    let given = request.headers().get(AUTHORIZATION);
+    if !given.is_some_and(|h| token.admits(h.as_bytes())) {
+        let mut response = ApiError::unauthorized().into_response();
+        response
+            .headers_mut()
+            .insert(WWW_AUTHENTICATE, "Bearer".parse().expect("a valid header"));
+        return response;
     }
     next.run(request).await
 }

@@ -19,11 +19,10 @@
 
 use std::time::Duration;
 
+use chrono::TimeDelta;
 use metrics::{Counter, Gauge, Histogram, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use pandadoc_api_ext::ledger::{Ledger, Textability};
-
-use super::routes::AppState;
+use pandadoc_api_ext::ledger::{AnyLedger, Ledger, Textability};
 
 const LAG: &str = "pandadoc_sync_lag_seconds";
 const CAUGHT_UP: &str = "pandadoc_ledger_caught_up_timestamp_seconds";
@@ -91,12 +90,18 @@ impl Metrics {
         self.latency.record(took.as_secs_f64());
     }
 
-    /// The text of a scrape, the ledger's figures read now.
-    pub async fn render(&self, state: &AppState) -> String {
-        match state.ledger.freshness().await {
+    /// The text of a scrape, `ledger`'s figures read now (stale beyond `max_staleness`);
+    /// `leads`: whether this process polls PandaDoc.
+    pub async fn render(
+        &self,
+        ledger: &AnyLedger,
+        max_staleness: TimeDelta,
+        leads: bool,
+    ) -> String {
+        match ledger.freshness().await {
             Ok(f) => {
                 metrics::gauge!(UP).set(1.0);
-                metrics::gauge!(STALE).set(f64::from(u8::from(f.is_stale(state.max_staleness))));
+                metrics::gauge!(STALE).set(f64::from(u8::from(f.is_stale(max_staleness))));
                 if let Some(lag) = f.lag() {
                     metrics::gauge!(LAG).set(lag.num_milliseconds() as f64 / 1000.0);
                 }
@@ -109,7 +114,7 @@ impl Metrics {
                 metrics::gauge!(UP).set(0.0);
             }
         }
-        metrics::gauge!(LEADING).set(f64::from(u8::from(state.leads())));
+        metrics::gauge!(LEADING).set(f64::from(u8::from(leads)));
         self.handle.render()
     }
 }

@@ -1,10 +1,12 @@
 //! `serve`: "may I text?" over HTTP for senders in any language, with health checks and
 //! Prometheus metrics; with `--sync`, the same process keeps the ledger too.
 //!
-//! Files, imports one way: this one sets up, runs and stops; `routes` (the API and its error
-//! shape) over `auth` (the token) and `metrics` (the exposition); `http` (the accept loop).
+//! Files, imports one way: this one sets up, runs and stops; `routes` (the API) over `auth`
+//! (the token), `metrics` (the exposition) and `error` (the error shape, which `auth` uses
+//! too); `http` (the accept loop).
 
 mod auth;
+mod error;
 mod http;
 mod metrics;
 mod routes;

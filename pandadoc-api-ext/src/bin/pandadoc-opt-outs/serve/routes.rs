@@ -13,10 +13,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, TimeDelta, Utc};
 use pandadoc_api_ext::ledger::{AnyLedger, Ledger, Textability, canonical_phone};
-use pandadoc_api_ext::sync::StoreError;
 use serde::{Deserialize, Serialize};
 
 use super::auth::{self, Token};
+use super::error::{ApiError, ErrorBody};
 use super::metrics::Metrics;
 
 /// What the handlers share.
@@ -30,7 +30,7 @@ pub struct Shared {
     pub request_timeout: Duration,
     /// Whether this process also keeps the ledger (`--sync`).
     pub syncs: bool,
-    pub token: Option<Token>,
+    pub token: Option<Arc<Token>>,
     pub metrics: Metrics,
 }
 
@@ -59,11 +59,13 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     // Room for `max_batch` numbers written generously, and never less than 64 KiB.
     let body_limit = (state.max_batch * 64).max(64 * 1024);
-    let guarded = Router::new()
+    let mut guarded = Router::new()
         .route("/v1/numbers/{number}", get(number))
         .route("/v1/numbers:check", post(check))
-        .route("/metrics", get(metrics))
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require));
+        .route("/metrics", get(metrics));
+    if let Some(token) = &state.token {
+        guarded = guarded.route_layer(middleware::from_fn_with_state(token.clone(), auth::require));
+    }
     Router::new()
         .merge(guarded)
         .route("/healthz", get(healthz))
@@ -79,82 +81,6 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), bounded))
         .with_state(state)
-}
-
-/// An error answer.
-pub struct ApiError {
-    status: StatusCode,
-    kind: &'static str,
-    message: String,
-}
-
-impl ApiError {
-    pub fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            kind,
-            message: message.into(),
-        }
-    }
-
-    pub fn unauthorized() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "send the token: Authorization: Bearer TOKEN",
-        )
-    }
-
-    fn store(e: &StoreError) -> Self {
-        match e {
-            StoreError::InvalidInput { message } => {
-                Self::new(StatusCode::BAD_REQUEST, "invalid_number", message.clone())
-            }
-            e => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "ledger_unavailable",
-                e.to_string().replace('\n', " "),
-            ),
-        }
-    }
-
-    fn body(self) -> ErrorBody {
-        ErrorBody {
-            kind: self.kind,
-            message: self.message,
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct ErrorBody {
-    kind: &'static str,
-    message: String,
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        #[derive(Serialize)]
-        struct Wrapped {
-            error: ErrorBody,
-        }
-        let status = self.status;
-        (status, Json(Wrapped { error: self.body() })).into_response()
-    }
-}
-
-impl From<JsonRejection> for ApiError {
-    fn from(rejection: JsonRejection) -> Self {
-        // A body too large, not JSON, or JSON of the wrong shape (axum says 422): 400.
-        let (status, kind) = match rejection.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
-            }
-            _ => (StatusCode::BAD_REQUEST, "bad_request"),
-        };
-        Self::new(status, kind, rejection.body_text())
-    }
 }
 
 /// Every request is answered within the timeout (503 after it), and counted while under way.
@@ -309,7 +235,10 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    let text = state.metrics.render(&state).await;
+    let text = state
+        .metrics
+        .render(&state.ledger, state.max_staleness, state.leads())
+        .await;
     (
         [(
             axum::http::header::CONTENT_TYPE,
