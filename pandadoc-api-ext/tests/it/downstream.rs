@@ -57,10 +57,17 @@ pandadoc-api-ext = {{ path = "{}" }}
     // Our lock file: the same dependency versions as the workspace, nothing to resolve anew.
     std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
 
+    // Under the caller's target directory when it names one (CI's clone-alone step, the corpus's
+    // bumped copies): the app's dependencies are then compiled once, not once per copy.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .filter(|dir| dir.is_absolute())
+        .unwrap_or_else(|| root.join("target"))
+        .join("downstream/target");
     let build = Command::new(env!("CARGO"))
         .args(["build", "--quiet"])
         .current_dir(&dir)
-        .env("CARGO_TARGET_DIR", root.join("target/downstream/target"))
+        .env("CARGO_TARGET_DIR", &target)
         .env_remove("RUSTFLAGS")
         .output()
         .unwrap();
@@ -81,8 +88,8 @@ pandadoc-api-ext = {{ path = "{}" }}
             ]}));
         })
         .await;
-    let binary = root.join(format!(
-        "target/downstream/target/debug/downstream-app{}",
+    let binary = target.join(format!(
+        "debug/downstream-app{}",
         std::env::consts::EXE_SUFFIX
     ));
     let run = Command::new(binary)
