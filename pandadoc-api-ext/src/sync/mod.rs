@@ -11,6 +11,10 @@
 //!   (compare-and-set, only forward) after the caller accepted them; empty windows move it too.
 //! - Any failure stops the sync with the error, the checkpoint at the last accepted window:
 //!   nothing is ever skipped. Deliveries are idempotent by `(phone_number, opt_out_changed)`.
+//! - While the caller (or the ledger) takes a window, the next one is requested when it is a
+//!   whole window (`max_window` long, ending before `now - lag`): at most one page ahead, taken
+//!   by the next step only if the checkpoint then starts it, dropped when a step fails. A
+//!   catch-up then waits for the slower of the two, not for both.
 //!
 //! ```no_run
 //! use pandadoc_api_ext::Client;
@@ -30,18 +34,17 @@
 //! # Ok(()) }
 //! ```
 
+mod ahead;
 mod store;
 
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use std::collections::HashSet;
 use std::fmt;
-use std::time::Duration;
-
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use tracing::Instrument;
 
 pub use store::{Checkpoint, CheckpointStore, FileStore, MemoryStore, StoreError};
 
-use crate::{Client, Error, SmsOptOutChange, TimeRange, Window};
+use crate::{Client, Error, SmsOptOutChange, Window};
 
 /// How a sync reads windows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -192,6 +195,8 @@ pub struct OptOutSync<S> {
     /// What this run delivered, from the current window's start on.
     delivered: HashSet<Seen>,
     last_request: Option<tokio::time::Instant>,
+    /// The next window, read while the last one was committed.
+    ahead: Option<ahead::Ahead>,
 }
 
 impl<S: fmt::Debug> fmt::Debug for OptOutSync<S> {
@@ -215,6 +220,7 @@ impl<S: CheckpointStore> OptOutSync<S> {
             options,
             delivered: HashSet::new(),
             last_request: None,
+            ahead: None,
         }
     }
 
@@ -275,20 +281,30 @@ impl<S: CheckpointStore> OptOutSync<S> {
         let from = from.duration_trunc(second).unwrap_or(from);
         // The whole request window, overlap included, is at most `max_window`.
         let to = (from + self.options.max_window).min(target);
-        let span = tracing::info_span!(
-            "pandadoc.sync.window",
-            from = %from.to_rfc3339(),
-            to = %to.to_rfc3339(),
-            changes = tracing::field::Empty,
-            attempts = tracing::field::Empty,
-            behind_s = (now - to).num_seconds(),
-        );
+        let outer = tracing::Span::current();
+        let window_span = |from: DateTime<Utc>, to: DateTime<Utc>| {
+            tracing::info_span!(
+                parent: &outer,
+                "pandadoc.sync.window",
+                from = %from.to_rfc3339(),
+                to = %to.to_rfc3339(),
+                changes = tracing::field::Empty,
+                attempts = tracing::field::Empty,
+                behind_s = (now - to).num_seconds(),
+            )
+        };
+        let ahead = ahead::Ahead::take_if(&mut self.ahead, from, to);
+        let span = ahead
+            .as_ref()
+            .map_or_else(|| window_span(from, to), |a| a.span.clone());
         async {
-            self.pace().await;
-            let page = self
-                .client
-                .sms_opt_outs(TimeRange::between(from, to))
-                .await?;
+            let page = match ahead {
+                Some(ahead) => ahead.page?,
+                None => {
+                    let options = &self.options;
+                    ahead::fetch(&self.client, &mut self.last_request, options, from, to).await?
+                }
+            };
             let mut changes = page.changes;
             // Stable: the server's order among equal times; changes without a time last.
             changes.sort_by_key(|c| (c.opt_out_changed.is_none(), c.opt_out_changed));
@@ -306,10 +322,27 @@ impl<S: CheckpointStore> OptOutSync<S> {
                 changes,
             });
             let next = Checkpoint { watermark: to };
-            commit(&self.store, checkpoint, next, batch).await?;
-            self.delivered.extend(fresh);
             // Only changes of the next window can come again.
             let next_from = to - self.options.overlap;
+            let committing = commit(&self.store, checkpoint, next, batch);
+            // The next window, when it is a whole one, is read while this one is committed.
+            let next_from_s = next_from.duration_trunc(second).unwrap_or(next_from);
+            let next_to = next_from_s + self.options.max_window;
+            if next_to < target {
+                let read = ahead::fetch_in(
+                    window_span(next_from_s, next_to),
+                    &self.client,
+                    &mut self.last_request,
+                    &self.options,
+                    next_from_s,
+                    next_to,
+                );
+                let ((), read) = ahead::alongside(committing, read).await?;
+                self.ahead = Some(read);
+            } else {
+                committing.await?;
+            }
+            self.delivered.extend(fresh);
             self.delivered
                 .retain(|(_, _, at)| at.is_none_or(|at| at >= next_from));
             Ok(Some(WindowReport {
@@ -339,17 +372,6 @@ impl<S: CheckpointStore> OptOutSync<S> {
             windows += 1;
         }
         Ok(windows)
-    }
-
-    /// Waits so that requests keep to the configured rate.
-    async fn pace(&mut self) {
-        if let Some(limit) = self.options.requests_per_minute {
-            let gap = Duration::from_secs(60) / limit;
-            if let Some(last) = self.last_request {
-                tokio::time::sleep_until(last + gap).await;
-            }
-        }
-        self.last_request = Some(tokio::time::Instant::now());
     }
 }
 

@@ -343,3 +343,98 @@ async fn every_request_window_is_at_most_max_window_overlap_included() {
     assert!(err.to_string().contains("max_window"), "{err}");
     assert_eq!(server.requests(), sent, "nothing sent");
 }
+
+/// A catch-up of several whole windows: the next one's request goes out while the current one
+/// is committed, and the next step takes that page instead of asking again.
+#[tokio::test]
+async fn the_next_window_is_read_while_the_current_one_is_committed() {
+    let log = Arc::new(common::sim::truth(11, t0(), 50, 400, 1));
+    let clock = SimClock(Arc::new(Mutex::new(t0() + TimeDelta::days(1))));
+    let server = start_server(log, Arc::new(clock.clone()), Arc::new(Vec::new())).await;
+    *server.crash_at.lock().unwrap() = Some(1); // notified when the second request arrives
+    let mut sync = OptOutSync::new(
+        client(&server, &clock),
+        MemoryStore::default(),
+        t0(),
+        options(),
+    );
+    let first = sync
+        .step(async |_| {
+            // The commit waits for the next window's request (bounded: a sync that does not
+            // read ahead fails here instead of hanging).
+            tokio::time::timeout(Duration::from_secs(30), server.crash.notified())
+                .await
+                .map_err(|_| "the next window was not requested during this commit")
+        })
+        .await
+        .unwrap()
+        .expect("a window");
+    assert!(!first.caught_up);
+    let windows = server.windows.lock().unwrap().clone();
+    assert_eq!(windows.len(), 2, "one window ahead, no more: {windows:?}");
+    assert_eq!(
+        windows[1].0,
+        first.window.to - TimeDelta::minutes(5),
+        "options()'s overlap"
+    );
+
+    let mut second = Vec::new();
+    let report = sync
+        .step(async |batch| {
+            second = batch.changes;
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .await
+        .unwrap()
+        .expect("a window");
+    assert_eq!(
+        (report.window.from, report.window.to),
+        windows[1],
+        "the page read ahead"
+    );
+    assert!(!second.is_empty());
+    // The third window went out during the second commit; nothing was asked twice.
+    let asked = server.windows.lock().unwrap().clone();
+    assert_eq!(asked.len(), 3, "{asked:?}");
+    assert!(asked.windows(2).all(|w| w[0] != w[1]), "{asked:?}");
+}
+
+/// A commit that fails ends the step at once, whatever the request read ahead is doing, and
+/// the page is not kept: the same window is read and delivered again.
+#[tokio::test]
+async fn a_failed_commit_drops_the_window_read_ahead() {
+    let log = Arc::new(common::sim::truth(12, t0(), 50, 400, 1));
+    let clock = SimClock(Arc::new(Mutex::new(t0() + TimeDelta::days(1))));
+    let server = start_server(log, Arc::new(clock.clone()), Arc::new(Vec::new())).await;
+    *server.hang_at.lock().unwrap() = Some(1); // the read ahead is never answered
+    let store = MemoryStore::default();
+    let mut sync = OptOutSync::new(client(&server, &clock), store.clone(), t0(), options());
+    let err = sync
+        .step(async |_| {
+            tokio::time::timeout(Duration::from_secs(30), server.crash.notified())
+                .await
+                .expect("the next window is requested during the commit");
+            Err::<(), _>("the database is down")
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SyncError::Rejected(_)), "{err}");
+    assert_eq!(store.load().await.unwrap(), None, "not moved");
+    *server.hang_at.lock().unwrap() = None;
+    let report = sync
+        .step(async |_| Ok::<(), std::convert::Infallible>(()))
+        .await
+        .unwrap()
+        .expect("a window");
+    let asked = server.windows.lock().unwrap().clone();
+    assert_eq!(
+        (report.window.from, report.window.to),
+        asked[0],
+        "the first window again"
+    );
+    assert_eq!(
+        asked.iter().filter(|w| **w == asked[0]).count(),
+        2,
+        "asked again, not taken from the dropped read: {asked:?}"
+    );
+}
