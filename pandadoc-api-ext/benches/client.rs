@@ -5,6 +5,8 @@
 //! - **baseline**: plain reqwest + serde_json into hand-written structs, no retries, no hooks;
 //! - **keyed** (instruction counts only): the baseline sending the headers ext sends, an
 //!   `Authorization` API key (which the real API requires) and a `User-Agent`;
+//! - **bounded** (instruction counts only): keyed with a per-request timeout, as ext has (every
+//!   wait bounded);
 //! - **raw**: the generated `pandadoc_api::Client`;
 //! - **ext**: `pandadoc_api_ext::Client` with an API key, default retries and tracing (no
 //!   subscriber), as a user would have it.
@@ -32,7 +34,7 @@ use loopback::Loopback;
 const RECORD: &str = r#"{"phone_number":"+14155550123","status":"opt-out","opt_out_changed":"2025-01-28T12:00:00Z"}"#;
 const CLIENTS: [&str; 3] = ["baseline", "raw", "ext"];
 /// Clients `PANDADOC_BENCH_PROFILE` can name.
-const PROFILED: [&str; 4] = ["baseline", "keyed", "raw", "ext"];
+const PROFILED: [&str; 5] = ["baseline", "keyed", "bounded", "raw", "ext"];
 const KEY: &str = "bench-key-0123456789";
 
 // ---- the server -------------------------------------------------------------------------------
@@ -134,18 +136,20 @@ impl Clients {
                     .results
                     .len()
             }
-            "keyed" => {
+            "keyed" | "bounded" => {
                 let url = format!("{}/public/v1/sms-opt-outs", self.base);
                 let query = [("timestamp_from", from), ("timestamp_to", to)];
-                let response = self
+                let mut request = self
                     .baseline
                     .get(url)
                     .query(&query)
                     .header(reqwest::header::AUTHORIZATION, format!("API-Key {KEY}"))
-                    .header(reqwest::header::USER_AGENT, pandadoc_api_ext::USER_AGENT)
-                    .send()
-                    .await
-                    .unwrap();
+                    .header(reqwest::header::USER_AGENT, pandadoc_api_ext::USER_AGENT);
+                if client == "bounded" {
+                    // ext's default bound on a whole request.
+                    request = request.timeout(Duration::from_secs(30));
+                }
+                let response = request.send().await.unwrap();
                 let bytes = response.bytes().await.unwrap();
                 serde_json::from_slice::<Page>(&bytes)
                     .unwrap()
@@ -300,20 +304,30 @@ fn main() {
         let client: &'static str = PROFILED
             .into_iter()
             .find(|c| *c == client)
-            .expect("baseline, keyed, raw or ext");
+            .expect("baseline, keyed, bounded, raw or ext");
+        // PANDADOC_BENCH_PROFILE_CONCURRENCY=64: units of 64 concurrent requests on the
+        // benchmark's two-worker runtime instead (for `perf record`, not for counting).
+        let concurrency: usize = std::env::var("PANDADOC_BENCH_PROFILE_CONCURRENCY")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
         // One thread: the count does not depend on how two workers happened to share the
         // work (with two, it varies by about 1% from run to run).
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = if concurrency > 1 {
+            runtime()
+        } else {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+        };
         let clients = Arc::new(Clients::new(&rt.block_on(serve(1))));
         let n: usize = std::env::var("PANDADOC_BENCH_PROFILE_N")
             .ok()
             .and_then(|n| n.parse().ok())
             .unwrap_or(2000);
         for _ in 0..n {
-            rt.block_on(work(&clients, client, 1, 1));
+            rt.block_on(work(&clients, client, 1, concurrency));
         }
         return;
     }
