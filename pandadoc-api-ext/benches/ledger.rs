@@ -227,6 +227,34 @@ async fn lookups(postgres: &Option<String>, figures: &mut Figures) {
         );
         figures.insert("lookup_postgres_per_s".into(), json!(s.per_s));
         figures.insert("lookup_postgres_p99_us".into(), json!(s.p99_us));
+        // Batches of 1000 (`serve`'s largest by default): one call each, against the same
+        // 1000 looked up one by one.
+        let (mut one_by_one, mut batched) = (Vec::new(), Vec::new());
+        for chunk in numbers.chunks(1000) {
+            let t = Instant::now();
+            for n in chunk {
+                pg.textability(n, bound).await.unwrap();
+            }
+            one_by_one.push(t.elapsed());
+            let chunk: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            let t = Instant::now();
+            let answers = pg.textabilities(&chunk, bound).await.unwrap();
+            batched.push(t.elapsed());
+            assert_eq!(answers.len(), chunk.len());
+        }
+        let median = |mut v: Vec<Duration>| {
+            v.sort();
+            v[v.len() / 2].as_secs_f64() * 1e3
+        };
+        let (one_by_one, batched) = (median(one_by_one), median(batched));
+        println!(
+            "look-ups, PostgreSQL, 1000 numbers: one by one {one_by_one:.1} ms, one batch {batched:.1} ms (medians)"
+        );
+        figures.insert(
+            "lookup_postgres_1000_one_by_one_ms".into(),
+            json!(one_by_one),
+        );
+        figures.insert("lookup_postgres_1000_batch_ms".into(), json!(batched));
     }
 }
 

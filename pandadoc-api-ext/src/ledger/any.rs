@@ -295,6 +295,14 @@ impl Ledger for AnyLedger {
         each!(self, l => l.textability(phone, max_staleness).await)
     }
 
+    async fn textabilities(
+        &self,
+        phones: &[&str],
+        max_staleness: TimeDelta,
+    ) -> Result<Vec<Result<Textability, StoreError>>, StoreError> {
+        each!(self, l => l.textabilities(phones, max_staleness).await)
+    }
+
     async fn freshness(&self) -> Result<Freshness, StoreError> {
         each!(self, l => l.freshness().await)
     }

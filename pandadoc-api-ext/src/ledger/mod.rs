@@ -428,6 +428,27 @@ pub trait Ledger: CheckpointStore + Clone {
         }
     }
 
+    /// [`textability`](Self::textability) of each of `phones`, in their order: the inner error
+    /// is a number's own (it cannot be read), the outer one the ledger's. PostgreSQL answers a
+    /// whole batch in one statement, judged against one reading of its freshness; the default
+    /// (SQLite, in-process) looks the numbers up one by one.
+    fn textabilities(
+        &self,
+        phones: &[&str],
+        max_staleness: TimeDelta,
+    ) -> impl Future<Output = Result<Vec<Result<Textability, StoreError>>, StoreError>> + Send {
+        async move {
+            let mut answers = Vec::with_capacity(phones.len());
+            for phone in phones {
+                answers.push(match canonical_phone(phone) {
+                    Ok(phone) => Ok(self.textability(&phone, max_staleness).await?),
+                    Err(e) => Err(e),
+                });
+            }
+            Ok(answers)
+        }
+    }
+
     /// How current the ledger is, by the database's clock: one cheap read, for a readiness
     /// probe. The default, for a ledger without a clock of its own, takes the checkpoint for
     /// the time the sync was last caught up and this machine's clock for now.

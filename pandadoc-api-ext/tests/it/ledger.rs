@@ -393,6 +393,27 @@ async fn lookups_tell_the_four_answers_apart(ledger: impl Ledger) {
     let err = ledger.textability("415-555-0100", fresh).await.unwrap_err();
     assert!(matches!(err, StoreError::InvalidInput { .. }));
     assert!(err.to_string().contains("\"415-555-0100\""), "{err}");
+
+    // A batch answers as the numbers one by one, in order; a bad number is its own error.
+    let inputs = [
+        "+1 (415) 555-0100",
+        "415-555-0100",
+        "+14155550199",
+        "+1.415.555.0101",
+        "+14155550100",
+        "+1 415 555 0102",
+    ];
+    for bound in [fresh, TimeDelta::seconds(-1)] {
+        let batch = ledger.textabilities(&inputs, bound).await.unwrap();
+        assert_eq!(batch.len(), inputs.len());
+        for (input, got) in inputs.iter().zip(batch) {
+            match ledger.textability(input, bound).await {
+                Ok(one) => assert_eq!(got.unwrap(), one, "{input}"),
+                Err(e) => assert_eq!(got.unwrap_err().to_string(), e.to_string(), "{input}"),
+            }
+        }
+    }
+    assert!(ledger.textabilities(&[], fresh).await.unwrap().is_empty());
 }
 both!(
     sqlite_lookups_tell_the_four_answers_apart,

@@ -2,6 +2,7 @@
 
 mod connect;
 mod lease;
+mod lookups;
 
 use std::fmt;
 use std::sync::{Arc, Weak};
@@ -14,6 +15,7 @@ use tokio_postgres::types::{ToSql, Type};
 
 use self::connect::{configure, database, on_connection, pool};
 use self::lease::Lease;
+use self::lookups::entry;
 use super::batch::{NEWER_WINS, Prepared, Row, prepare};
 use super::sql::{self, Dialect, Statements};
 use super::{
@@ -154,6 +156,7 @@ struct Inner {
 /// The statements: the shared ones, the writes as PostgreSQL sends them (arrays), the lease's.
 struct Sql {
     shared: Statements,
+    textabilities: String,
     history: String,
     numbers: String,
     set_aside: String,
@@ -167,6 +170,7 @@ impl Sql {
     fn new(t: &Tables) -> Self {
         Self {
             shared: Statements::new(t, Dialect::Postgres),
+            textabilities: lookups::statement(t),
             history: format!(
                 "INSERT INTO {} (phone, status, changed, recorded) \
                  SELECT p, s, c, $4 FROM unnest($1::text[], $2::text[], $3::timestamptz[]) \
@@ -613,15 +617,6 @@ impl<'a> Columns<'a> {
     }
 }
 
-fn entry(phone: String, row: &tokio_postgres::Row, at: usize) -> LedgerEntry {
-    LedgerEntry {
-        phone_number: phone,
-        status: row.get::<_, &str>(at).into(),
-        opt_out_changed: row.get(at + 1),
-        recorded: row.get(at + 2),
-    }
-}
-
 /// Creates the schema and tables of a new ledger, or brings an existing one to this version: a
 /// newer one is refused before anything is written. Concurrent creators wait for each other.
 /// The outer error is the database's; the inner one a refusal.
@@ -737,6 +732,23 @@ impl Ledger for PostgresLedger {
             row.get(2),
             max_staleness,
         ))
+    }
+
+    async fn textabilities(
+        &self,
+        phones: &[&str],
+        max_staleness: TimeDelta,
+    ) -> Result<Vec<Result<Textability, StoreError>>, StoreError> {
+        let numbers = lookups::canonical(phones);
+        let sent: Vec<&str> = numbers.iter().flatten().map(String::as_str).collect();
+        let rows = self
+            .read(
+                "look numbers up",
+                &self.inner.sql.textabilities,
+                &[(&sent, Type::TEXT_ARRAY)],
+            )
+            .await?;
+        Ok(lookups::answers(numbers, &rows, max_staleness))
     }
 
     async fn entries(

@@ -78,8 +78,13 @@ impl Metrics {
         })
     }
 
-    /// A look-up answered `answer` in `took`.
-    pub fn looked_up(&self, answer: &Textability, took: Duration) {
+    /// A look-up of the ledger (one number, or a whole batch) took `took`.
+    pub fn looked_up(&self, took: Duration) {
+        self.latency.record(took.as_secs_f64());
+    }
+
+    /// A number's answer was `answer`.
+    pub fn answered(&self, answer: &Textability) {
         let i = match answer {
             Textability::OptedOut(_) => 0,
             Textability::OptedIn(_) => 1,
@@ -87,7 +92,6 @@ impl Metrics {
             Textability::Stale { .. } => 3,
         };
         self.lookups[i].increment(1);
-        self.latency.record(took.as_secs_f64());
     }
 
     /// The text of a scrape, `ledger`'s figures read now (stale beyond `max_staleness`);
