@@ -37,9 +37,10 @@
 mod ahead;
 mod store;
 
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use std::collections::HashSet;
 use std::fmt;
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use tracing::Instrument;
 
 pub use store::{Checkpoint, CheckpointStore, FileStore, MemoryStore, StoreError};
@@ -301,8 +302,8 @@ impl<S: CheckpointStore> OptOutSync<S> {
             let page = match ahead {
                 Some(ahead) => ahead.page?,
                 None => {
-                    let options = &self.options;
-                    ahead::fetch(&self.client, &mut self.last_request, options, from, to).await?
+                    let (client, options) = (&self.client, &self.options);
+                    ahead::fetch(client, &mut self.last_request, options, from, to).await?
                 }
             };
             let mut changes = page.changes;
