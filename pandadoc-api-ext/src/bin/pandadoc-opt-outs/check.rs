@@ -45,21 +45,32 @@ impl Record for Verdict {
 pub async fn check(args: &CheckArgs) -> Result<u8, Failure> {
     let (phones, max_staleness, format) = (&args.phones, args.max_staleness, args.format);
     // Every number is checked before any is looked up: a typo is exit 2, with nothing printed.
-    for phone in phones {
-        canonical_phone(phone).map_err(Failure::store)?;
-    }
+    let numbers = phones
+        .iter()
+        .map(|phone| canonical_phone(phone))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Failure::store)?;
     let ledger = crate::ledger::open_named(&args.ledger, Access::Read).await?;
-    let mut verdicts = Vec::with_capacity(phones.len());
+    // One call (one statement on PostgreSQL, one reading of the ledger's freshness).
+    let asked: Vec<&str> = numbers.iter().map(String::as_str).collect();
+    let answers = ledger
+        .textabilities(&asked, max_staleness)
+        .await
+        .map_err(Failure::store)?;
+    if answers.len() != numbers.len() {
+        return Err(Failure {
+            kind: "store".into(),
+            message: format!("{} answers for {} numbers", answers.len(), numbers.len()),
+            code: 1,
+        });
+    }
+    let mut verdicts = Vec::with_capacity(numbers.len());
     let (mut opted_out, mut stale) = (false, false);
-    for phone in phones {
-        let answer = ledger
-            .textability(phone, max_staleness)
-            .await
-            .map_err(Failure::store)?;
+    for (phone, answer) in numbers.into_iter().zip(answers) {
+        let answer = answer.map_err(Failure::store)?;
         opted_out |= matches!(answer, Textability::OptedOut(_));
         stale |= matches!(answer, Textability::Stale { .. });
         let (verdict, entry) = (answer.verdict(), answer.entry().cloned());
-        let phone = canonical_phone(phone).map_err(Failure::store)?;
         verdicts.push(Verdict {
             phone,
             verdict,
