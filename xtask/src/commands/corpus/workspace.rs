@@ -14,8 +14,19 @@ fn work(root: &Path) -> PathBuf {
     root.join("target/corpus")
 }
 
+/// The flags of every corpus build: a warning in generated code is a failure.
+const RUSTFLAGS: &str = "-D warnings";
+
+/// The target directory of every corpus build: the caller's `CARGO_TARGET_DIR` when it is an
+/// absolute path and the caller builds with the same `RUSTFLAGS` (CI does both, so the corpus
+/// reuses the dependencies its test step compiled), otherwise `target/corpus/target` (other
+/// flags would make each side rebuild the other's dependencies).
 fn shared_target(root: &Path) -> PathBuf {
-    work(root).join("target")
+    let same_flags = std::env::var("RUSTFLAGS").is_ok_and(|flags| flags.trim() == RUSTFLAGS);
+    match std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {
+        Some(dir) if dir.is_absolute() && same_flags => dir,
+        _ => work(root).join("target"),
+    }
 }
 
 /// The operations of the vendored spec: those a fragment bump cuts out of a release.
@@ -151,7 +162,7 @@ fn cargo(
         .args(args)
         .current_dir(ws)
         .env("CARGO_TARGET_DIR", shared_target(root))
-        .env("RUSTFLAGS", "-D warnings");
+        .env("RUSTFLAGS", RUSTFLAGS);
     for (key, value) in env {
         command.env(key, value);
     }
