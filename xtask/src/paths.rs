@@ -15,6 +15,23 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The flags of every build of generated code (the corpus, the fixture client): a warning in
+/// generated code is a failure.
+pub const GENERATED_RUSTFLAGS: &str = "-D warnings";
+
+/// The target directory of those builds: the caller's `CARGO_TARGET_DIR` when it is an
+/// absolute path and the caller builds with the same `RUSTFLAGS` (CI does both, so they reuse
+/// the dependencies its test step compiled), otherwise `target/corpus/target` (other flags
+/// would make each side rebuild the other's dependencies).
+pub fn generated_target(root: &Path) -> PathBuf {
+    let same_flags =
+        std::env::var("RUSTFLAGS").is_ok_and(|flags| flags.trim() == GENERATED_RUSTFLAGS);
+    match std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {
+        Some(dir) if dir.is_absolute() && same_flags => dir,
+        _ => root.join("target/corpus/target"),
+    }
+}
+
 /// The variable that says where PandaDoc's published releases are (see [`shared_specs`]).
 pub const SHARED_SPECS_VAR: &str = "PANDADOC_SHARED_SPECS";
 

@@ -866,6 +866,14 @@ async fn postgres_lookups_only_read_with_a_select_only_role() {
             reader.textability("+14155550100", fresh).await.unwrap(),
             Textability::OptedOut(_)
         ));
+        let batch = reader
+            .textabilities(&["+14155550100", "+14155550199"], fresh)
+            .await
+            .unwrap();
+        assert!(matches!(
+            batch[..],
+            [Ok(Textability::OptedOut(_)), Ok(Textability::NeverSeen)]
+        ));
         assert_eq!(reader.entries(None, 10, true).await.unwrap().len(), 1);
         assert_eq!(reader.history("+14155550100").await.unwrap().len(), 1);
         assert_eq!(reader.stats().await.unwrap().schema_version, SCHEMA_VERSION);
@@ -956,6 +964,17 @@ async fn pgbouncer_the_ledger_works_in_transaction_pooling() {
             .iter()
             .all(|a| !matches!(a, Textability::Stale { .. }))
     );
+    // The same numbers as one batch (one statement, sent whole): the same answers.
+    let numbers: Vec<String> = (0..20).map(|i| format!("+1415555{:04}", i * 7)).collect();
+    let asked: Vec<&str> = numbers.iter().map(String::as_str).collect();
+    let batch: Vec<Textability> = reader
+        .textabilities(&asked, fresh)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(batch, answers);
     let stats = reader.stats().await.unwrap();
     assert_eq!(stats.numbers_by_status.values().sum::<u64>(), 250);
     assert_eq!(stats.schema_version, SCHEMA_VERSION);

@@ -71,8 +71,8 @@ fn fixture_client_sends_and_reads_what_the_spec_says() {
     let out = std::process::Command::new(crate::paths::cargo_path())
         .args(["test", "-q", "--test", "e2e"])
         .current_dir(&dir)
-        .env("CARGO_TARGET_DIR", root.join("target/corpus/target"))
-        .env("RUSTFLAGS", "-D warnings")
+        .env("CARGO_TARGET_DIR", crate::paths::generated_target(&root))
+        .env("RUSTFLAGS", crate::paths::GENERATED_RUSTFLAGS)
         .output()
         .unwrap();
     assert!(

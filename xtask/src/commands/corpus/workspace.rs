@@ -7,26 +7,13 @@ use anyhow::{Context, Result, anyhow, bail};
 
 use super::Release;
 use crate::codegen::generate::{self, Drift};
+use crate::paths;
 
-/// Everything under `target/corpus/`; one target directory, so that what the runs share
-/// (dependencies, `pandadoc-api-ext`) is compiled once.
+/// The workspaces, under `target/corpus/`. Their builds share one target directory
+/// ([`paths::generated_target`]), so that what the runs share (dependencies,
+/// `pandadoc-api-ext`) is compiled once.
 fn work(root: &Path) -> PathBuf {
     root.join("target/corpus")
-}
-
-/// The flags of every corpus build: a warning in generated code is a failure.
-const RUSTFLAGS: &str = "-D warnings";
-
-/// The target directory of every corpus build: the caller's `CARGO_TARGET_DIR` when it is an
-/// absolute path and the caller builds with the same `RUSTFLAGS` (CI does both, so the corpus
-/// reuses the dependencies its test step compiled), otherwise `target/corpus/target` (other
-/// flags would make each side rebuild the other's dependencies).
-fn shared_target(root: &Path) -> PathBuf {
-    let same_flags = std::env::var("RUSTFLAGS").is_ok_and(|flags| flags.trim() == RUSTFLAGS);
-    match std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {
-        Some(dir) if dir.is_absolute() && same_flags => dir,
-        _ => work(root).join("target"),
-    }
 }
 
 /// The operations of the vendored spec: those a fragment bump cuts out of a release.
@@ -161,8 +148,8 @@ fn cargo(
     command
         .args(args)
         .current_dir(ws)
-        .env("CARGO_TARGET_DIR", shared_target(root))
-        .env("RUSTFLAGS", RUSTFLAGS);
+        .env("CARGO_TARGET_DIR", paths::generated_target(root))
+        .env("RUSTFLAGS", paths::GENERATED_RUSTFLAGS);
     for (key, value) in env {
         command.env(key, value);
     }
