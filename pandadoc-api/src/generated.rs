@@ -123,6 +123,7 @@ pub mod types {
         PartialOrd
     )]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[serde(try_from = "::std::string::String")]
     pub enum ListSmsOptOutChangelogResponseResultsItemStatusKnown {
         #[serde(rename = "opt-in")]
         OptIn,

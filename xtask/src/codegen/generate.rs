@@ -132,6 +132,7 @@ pub fn render(spec: &Spec, source: &str) -> Result<Generated> {
     let mut file: syn::File =
         syn::parse2(tokens).context("progenitor produced code that does not parse")?;
     crate::codegen::features::schemars_behind_feature(&mut file.items);
+    crate::codegen::string_enums::string_enums_from_strings(&mut file.items);
     let forms: syn::File = syn::parse2(crate::codegen::forms::forms(&json, &file)?)?;
     let unions: syn::File = syn::parse2(crate::codegen::union_enums::unions(&json, &file)?)?;
     let harness = crate::codegen::harness::harness(&json, &file)?;
