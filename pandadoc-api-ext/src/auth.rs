@@ -103,7 +103,7 @@ impl OAuthSession {
     }
 
     /// Whether the token expires within the margin and can be refreshed.
-    fn needs_refresh(&self) -> bool {
+    pub(crate) fn needs_refresh(&self) -> bool {
         let state = self.state.read().unwrap_or_else(|p| p.into_inner());
         state.tokens.refresh_token.is_some()
             && state

@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::time::Instant;
 
-use pandadoc_api::{BoxFuture, OperationInfo};
+use pandadoc_api::{After, BoxFuture, OperationInfo};
 use reqwest::header::{AUTHORIZATION, HeaderMap};
 use reqwest::{ResponseBuilderExt, StatusCode};
 
@@ -23,6 +23,8 @@ pub(crate) struct Exchange {
     pub status: Option<StatusCode>,
     /// The token generation the request was sent with.
     pub auth_generation: u64,
+    /// When the request was sent, when its span is enabled (for the span's `latency_ms`).
+    sent: Option<Instant>,
     /// Kept for error statuses only.
     error: Option<Box<ErrorAnswer>>,
 }
@@ -53,6 +55,15 @@ tokio::task_local! {
     pub(crate) static EXCHANGE: RefCell<Exchange>;
 }
 
+/// Whether the current attempt's answer had a success status (`false` outside an attempt of
+/// the ext client, or before an answer).
+#[cfg(feature = "sms-opt-outs")]
+pub(crate) fn answered_success() -> bool {
+    EXCHANGE
+        .try_with(|slot| slot.borrow().status.is_some_and(|s| s.is_success()))
+        .unwrap_or(false)
+}
+
 /// Sends each request with the current credentials.
 #[derive(Debug)]
 pub(crate) struct AuthTransport {
@@ -60,61 +71,69 @@ pub(crate) struct AuthTransport {
 }
 
 impl pandadoc_api::Transport for AuthTransport {
-    fn exec<'a>(
-        &'a self,
-        client: &'a reqwest::Client,
-        mut request: reqwest::Request,
-        info: &'a OperationInfo,
-    ) -> BoxFuture<'a, reqwest::Result<reqwest::Response>> {
-        Box::pin(async move {
-            if let Auth::OAuth(session) = &self.auth {
-                // Raw-client callers get fresh tokens too; the ext client already refreshed
-                // (and reported any failure), so here a failure just sends the old token.
+    fn ready<'a>(&'a self, _info: &'a OperationInfo) -> Option<BoxFuture<'a, ()>> {
+        match &self.auth {
+            // Raw-client callers get fresh tokens too; the ext client already refreshed (and
+            // reported any failure), so here a failure just sends the old token.
+            Auth::OAuth(session) if session.needs_refresh() => Some(Box::pin(async move {
                 let _ = session.ensure_fresh().await;
-            }
-            let (header, generation) = self.auth.current();
-            request.headers_mut().insert(AUTHORIZATION, header);
-            let span = tracing::Span::current();
-            let started = (!span.is_disabled()).then(Instant::now);
-            let mut result = client.execute(request).await;
-            let status = result.as_ref().ok().map(reqwest::Response::status);
-            if let Some(started) = started {
-                span.record("latency_ms", started.elapsed().as_millis() as u64);
-                if let Some(status) = status {
-                    span.record("status", status.as_u16());
-                }
-            }
-            let recording = EXCHANGE
-                .try_with(|slot| {
-                    let mut exchange = slot.borrow_mut();
-                    exchange.status = status;
-                    exchange.auth_generation = generation;
-                    if let (Some(s), Ok(response)) = (status, &result)
-                        && !s.is_success()
-                    {
-                        exchange.error = Some(Box::new(ErrorAnswer {
-                            headers: response.headers().clone(),
-                            body: None,
-                        }));
+            })),
+            _ => None,
+        }
+    }
+
+    fn before(&self, request: &mut reqwest::Request, _info: &OperationInfo) {
+        let (header, generation) = self.auth.current();
+        request.headers_mut().insert(AUTHORIZATION, header);
+        let _ = EXCHANGE.try_with(|slot| {
+            let mut exchange = slot.borrow_mut();
+            exchange.auth_generation = generation;
+            // The span's latency: from here to the answer's head, as the span is there.
+            exchange.sent = (!tracing::Span::current().is_disabled()).then(Instant::now);
+        });
+    }
+
+    fn after<'a>(
+        &'a self,
+        result: reqwest::Result<reqwest::Response>,
+        info: &'a OperationInfo,
+    ) -> After<'a> {
+        let status = result.as_ref().ok().map(reqwest::Response::status);
+        let recording = EXCHANGE
+            .try_with(|slot| {
+                let mut exchange = slot.borrow_mut();
+                exchange.status = status;
+                if let Some(sent) = exchange.sent {
+                    let span = tracing::Span::current();
+                    span.record("latency_ms", sent.elapsed().as_millis() as u64);
+                    if let Some(status) = status {
+                        span.record("status", status.as_u16());
                     }
-                })
-                .is_ok();
-            if recording && status.is_some_and(|s| !s.is_success()) {
-                result = match result {
-                    Ok(response) => keep_error_body(response).await,
-                    Err(e) => Err(e),
-                };
+                }
+                if let (Some(s), Ok(response)) = (status, &result)
+                    && !s.is_success()
+                {
+                    exchange.error = Some(Box::new(ErrorAnswer {
+                        headers: response.headers().clone(),
+                        body: None,
+                    }));
+                }
+            })
+            .is_ok();
+        // The spec's `operationId`, as the request's span has it (progenitor's `OperationInfo`
+        // holds the method name); looked up only when the event is enabled.
+        tracing::debug!(
+            operation = pandadoc_api::operations::by_fn_name(info.operation_id)
+                .map_or(info.operation_id, |op| op.id),
+            ?status,
+            "response"
+        );
+        match result {
+            Ok(response) if recording && !response.status().is_success() => {
+                After::Later(Box::pin(keep_error_body(response)))
             }
-            // The spec's `operationId`, as the request's span has it (progenitor's
-            // `OperationInfo` holds the method name); looked up only when the event is enabled.
-            tracing::debug!(
-                operation = pandadoc_api::operations::by_fn_name(info.operation_id)
-                    .map_or(info.operation_id, |op| op.id),
-                ?status,
-                "response"
-            );
-            result
-        })
+            result => After::Ready(result),
+        }
     }
 }
 

@@ -8,9 +8,9 @@
 //! This file holds only what must live in the crate that defines [`Client`]: its hooks,
 //! [`Timestamp`], the type of every `date-time` of the spec (read leniently: no offset is UTC),
 //! and [`FilePart`] and [`Multipart`] for `multipart/form-data` bodies. Every
-//! request goes through [`Hooks`], the client's inner value; with a [`Transport`] installed the
-//! request is handed to it (to add credentials, observe the response, trace), otherwise it is
-//! sent as is.
+//! request goes through [`Hooks`], the client's inner value; with a [`Transport`] installed its
+//! hooks run before and after the request is sent (to add credentials, observe the response,
+//! trace), otherwise it is sent as is.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -61,19 +61,74 @@ pub struct Operation {
     pub idempotent: bool,
 }
 
-/// A boxed future, as returned by [`Transport::exec`].
+/// A boxed future, as [`Transport::ready`] and [`After::Later`] hold.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Sends one request of an operation. Install one with [`Hooks::new`] to take over how the
-/// generated client sends requests.
+/// Takes part in how the generated client sends each request: install one with
+/// [`Hooks::new`]. The client calls [`ready`](Self::ready) (and waits if asked), then
+/// [`before`](Self::before), sends the request, and hands what came back to
+/// [`after`](Self::after). The common path is synchronous: nothing is allocated or boxed per
+/// request unless a hook asks to wait.
+///
+/// ```
+/// use pandadoc_api::{OperationInfo, Transport};
+///
+/// /// Adds a header to every request.
+/// struct Tagged;
+///
+/// impl Transport for Tagged {
+///     fn before(&self, request: &mut reqwest::Request, _info: &OperationInfo) {
+///         request
+///             .headers_mut()
+///             .insert("x-tag", reqwest::header::HeaderValue::from_static("demo"));
+///     }
+/// }
+///
+/// let hooks = pandadoc_api::Hooks::new(std::sync::Arc::new(Tagged));
+/// let client = pandadoc_api::Client::new("https://api.pandadoc.com", hooks);
+/// ```
 pub trait Transport: Send + Sync + 'static {
-    /// Sends `request` (built for the operation `info`) with `client`.
-    fn exec<'a>(
+    /// What must be awaited before a request of `info` can be prepared (an OAuth2 token about
+    /// to expire, refreshed), or `None`: nothing to wait for, the default.
+    fn ready<'a>(&'a self, info: &'a OperationInfo) -> Option<BoxFuture<'a, ()>> {
+        let _ = info;
+        None
+    }
+
+    /// Prepares `request` just before it is sent (adds credentials, say). Does nothing by
+    /// default.
+    fn before(&self, request: &mut reqwest::Request, info: &OperationInfo) {
+        let _ = (request, info);
+    }
+
+    /// Sees what came back, the answer or the failure to get one, and hands it on: as is
+    /// ([`After::Ready`], the default) or through a future ([`After::Later`]) that may read
+    /// the body and replace the answer.
+    fn after<'a>(
         &'a self,
-        client: &'a reqwest::Client,
-        request: reqwest::Request,
+        result: reqwest::Result<reqwest::Response>,
         info: &'a OperationInfo,
-    ) -> BoxFuture<'a, reqwest::Result<reqwest::Response>>;
+    ) -> After<'a> {
+        let _ = info;
+        After::Ready(result)
+    }
+}
+
+/// What [`Transport::after`] hands on.
+pub enum After<'a> {
+    /// The answer, now.
+    Ready(reqwest::Result<reqwest::Response>),
+    /// The answer once this future is done.
+    Later(BoxFuture<'a, reqwest::Result<reqwest::Response>>),
+}
+
+impl std::fmt::Debug for After<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Ready(result) => f.debug_tuple("Ready").field(result).finish(),
+            Self::Later(_) => f.write_str("Later(..)"),
+        }
+    }
 }
 
 /// The generated client's inner value: the [`Transport`] its requests go through, if any.
@@ -111,13 +166,21 @@ impl progenitor_client::ClientHooks<Hooks> for Client {
 
     async fn exec(
         &self,
-        request: reqwest::Request,
+        mut request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         use progenitor_client::ClientInfo;
-        match &self.inner().0 {
-            Some(transport) => transport.exec(self.client(), request, info).await,
-            None => self.client().execute(request).await,
+        let Some(transport) = &self.inner().0 else {
+            return self.client().execute(request).await;
+        };
+        if let Some(ready) = transport.ready(info) {
+            ready.await;
+        }
+        transport.before(&mut request, info);
+        let result = self.client().execute(request).await;
+        match transport.after(result, info) {
+            After::Ready(result) => result,
+            After::Later(later) => later.await,
         }
     }
 }

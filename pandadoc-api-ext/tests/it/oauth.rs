@@ -176,11 +176,14 @@ fn oauth_client(server: &MockServer, tokens: TokenSet, seen: Arc<Mutex<Vec<Strin
         .unwrap()
 }
 
-#[tokio::test]
-async fn a_token_about_to_expire_is_refreshed_before_the_request() {
-    let server = MockServer::start_async().await;
+/// A token endpoint that answers `at-2`, the API answering only `at-2`, and a client whose
+/// token `at-1` expires in 30 s (within the refresh margin).
+async fn about_to_expire(
+    server: &MockServer,
+    seen: Arc<Mutex<Vec<String>>>,
+) -> (httpmock::Mock<'_>, httpmock::Mock<'_>, Client) {
     let refresh = token_endpoint(
-        &server,
+        server,
         "refresh_token",
         json!({"access_token": "at-2", "refresh_token": "rt-2", "expires_in": 3600}),
         Duration::ZERO,
@@ -193,13 +196,19 @@ async fn a_token_about_to_expire_is_refreshed_before_the_request() {
             then.status(200).json_body(page());
         })
         .await;
-    let seen = Arc::new(Mutex::new(Vec::new()));
     let tokens = TokenSet::new(
         "at-1",
         Some("rt-1".into()),
         Some(now() + TimeDelta::seconds(30)),
     );
-    let client = oauth_client(&server, tokens, seen.clone());
+    (refresh, api, oauth_client(server, tokens, seen))
+}
+
+#[tokio::test]
+async fn a_token_about_to_expire_is_refreshed_before_the_request() {
+    let server = MockServer::start_async().await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (refresh, api, client) = about_to_expire(&server, seen.clone()).await;
     client.sms_opt_outs(TimeRange::default()).await.unwrap();
     assert_eq!(
         (refresh.calls_async().await, api.calls_async().await),
@@ -212,6 +221,23 @@ async fn a_token_about_to_expire_is_refreshed_before_the_request() {
     );
     let debug = format!("{client:?}");
     assert!(!debug.contains("at-2") && !debug.contains("rt-"), "{debug}");
+}
+
+/// The generated client's own calls go through the transport's `ready` hook: a token about to
+/// expire is refreshed before them too.
+#[tokio::test]
+async fn the_raw_client_refreshes_a_token_about_to_expire_before_its_request() {
+    let server = MockServer::start_async().await;
+    let (refresh, api, client) = about_to_expire(&server, Arc::default()).await;
+    let raw = client.raw();
+    let page = raw.list_recent_sms_opt_outs().send().await.unwrap();
+    assert_eq!(page.results.len(), 1);
+    // A second call finds the token fresh: no second refresh.
+    raw.list_recent_sms_opt_outs().send().await.unwrap();
+    assert_eq!(
+        (refresh.calls_async().await, api.calls_async().await),
+        (1, 2)
+    );
 }
 
 #[tokio::test]
