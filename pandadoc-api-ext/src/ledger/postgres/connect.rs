@@ -14,7 +14,7 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::{Config, NoTls};
 
-use super::PostgresOptions;
+use super::options::PostgresOptions;
 use crate::ledger::tls::Tls;
 use crate::sync::StoreError;
 

@@ -1,21 +1,23 @@
 //! The ledger in one SQLite file (feature `sqlite`).
+//!
+//! This file holds the ledger, how it opens its file and its schema; `blocking` its writes
+//! and reads on the calling thread, `store` the async [`Ledger`](crate::ledger::Ledger) over them.
+
+mod blocking;
+mod store;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use chrono::Utc;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
-use super::batch::{NEWER_WINS, Prepared, from_micros, prepare};
+use super::batch::{NEWER_WINS, from_micros};
 use super::sql::{self, Dialect, Statements};
-use super::{
-    Applied, Freshness, Ledger, LedgerEntry, LedgerOptions, LedgerStats, SetAside, Tables,
-    Textability, canonical_phone,
-};
-use crate::SmsOptOutChange;
-use crate::sync::{Checkpoint, CheckpointStore, StoreError};
+use super::{Freshness, LedgerEntry, LedgerOptions, Tables};
+use crate::sync::{Checkpoint, StoreError};
 
 /// How long a look-up waits for a lock before it fails (it runs on the caller's task).
 const LOOKUP_BUSY: Duration = Duration::from_millis(250);
@@ -24,9 +26,9 @@ const LOOKUP_BUSY: Duration = Duration::from_millis(250);
 /// timeout, so that other processes may read it (and wait to write) at any time.
 ///
 /// Clones share the connections. The `*_blocking` methods run on the calling thread (fast
-/// look-ups from synchronous code). Of the [`Ledger`] methods, the point look-ups
-/// ([`entry`](Ledger::entry), [`textability`](Ledger::textability),
-/// [`freshness`](Ledger::freshness)) run on the calling task too, on a connection of their
+/// look-ups from synchronous code). Of the [`Ledger`](crate::ledger::Ledger) methods, the point look-ups
+/// ([`entry`](crate::ledger::Ledger::entry), [`textability`](crate::ledger::Ledger::textability),
+/// [`freshness`](crate::ledger::Ledger::freshness)) run on the calling task too, on a connection of their
 /// own: one indexed read takes microseconds, less than handing it to a blocking thread
 /// (`serve` answers about 1.5x as many look-ups a second at 64 clients that way, measured in
 /// `docs/performance.md`), and it waits for a lock a quarter of a second at most. Everything
@@ -142,7 +144,7 @@ impl SqliteLedger {
     /// lock is taken (a reader never waits for the sync's writes). A missing file, or one
     /// without a ledger's tables, is [`StoreError::NoLedger`]; a schema of another version
     /// than this program's is refused (a sync upgrades an older one). The write methods of
-    /// [`Ledger`] answer [`StoreError::InvalidInput`] and write nothing.
+    /// [`Ledger`](crate::ledger::Ledger) answer [`StoreError::InvalidInput`] and write nothing.
     ///
     /// The ledger file may be read-only. As every reader of a SQLite database in WAL mode, this
     /// one uses the WAL and its index beside the file (`PATH-wal`, `PATH-shm`): they exist while
@@ -253,232 +255,6 @@ impl SqliteLedger {
         }
     }
 
-    /// [`Ledger::apply`], on this thread.
-    pub fn apply_blocking(
-        &self,
-        changes: &[SmsOptOutChange],
-        expected: Option<&Checkpoint>,
-        new: &Checkpoint,
-    ) -> Result<Applied, StoreError> {
-        let batch = prepare(changes, new.watermark);
-        self.write(&batch, expected.copied(), *new)
-    }
-
-    fn write(
-        &self,
-        batch: &Prepared,
-        expected: Option<Checkpoint>,
-        new: Checkpoint,
-    ) -> Result<Applied, StoreError> {
-        let err = self.error("apply a batch");
-        let mut conn = self.writer()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&err)?;
-        let now = Utc::now().timestamp_micros();
-        let moved = tx
-            .prepare_cached(&self.inner.sql.shared.cas)
-            .and_then(|mut s| {
-                s.execute(params![
-                    new.watermark.timestamp_micros(),
-                    expected.map(|c| c.watermark.timestamp_micros())
-                ])
-            })
-            .map_err(&err)?;
-        if moved == 0 {
-            let found = read_checkpoint(&tx, &self.inner.sql.shared).map_err(&err)?;
-            return Err(StoreError::Conflict { expected, found });
-        }
-        let mut applied = Applied::default();
-        {
-            let mut history = tx.prepare_cached(&self.inner.sql.history).map_err(&err)?;
-            for row in &batch.history {
-                applied.recorded += history
-                    .execute(params![row.phone, row.status, row.changed_us, now])
-                    .map_err(&err)? as u64;
-            }
-            let mut set_aside = tx.prepare_cached(&self.inner.sql.set_aside).map_err(&err)?;
-            for r in &batch.rejected {
-                applied.set_aside += set_aside
-                    .execute(params![r.record, r.reason, r.phone, now])
-                    .map_err(&err)? as u64;
-            }
-            let mut numbers = tx.prepare_cached(&self.inner.sql.numbers).map_err(&err)?;
-            for row in &batch.latest {
-                applied.updated += numbers
-                    .execute(params![
-                        row.phone,
-                        row.status,
-                        row.rank,
-                        row.changed_us,
-                        now
-                    ])
-                    .map_err(&err)? as u64;
-            }
-        }
-        tx.commit().map_err(&err)?;
-        Ok(applied)
-    }
-
-    /// [`Ledger::entry`], on this thread.
-    pub fn entry_blocking(&self, phone: &str) -> Result<Option<LedgerEntry>, StoreError> {
-        let phone = canonical_phone(phone)?;
-        let conn = lock(&self.inner.lookup);
-        conn.prepare_cached(&self.inner.sql.shared.entry)
-            .and_then(|mut s| {
-                s.query_row([&phone], |r| {
-                    Ok(entry(phone.clone(), r.get(0)?, r.get(1)?, r.get(2)?))
-                })
-                .optional()
-            })
-            .map_err(self.error("look a number up"))
-    }
-
-    /// [`Ledger::textability`], on this thread (one query).
-    pub fn textability_blocking(
-        &self,
-        phone: &str,
-        max_staleness: TimeDelta,
-    ) -> Result<Textability, StoreError> {
-        let phone = canonical_phone(phone)?;
-        let conn = lock(&self.inner.lookup);
-        let (checkpoint, caught_up, now, found) = conn
-            .prepare_cached(&self.inner.sql.shared.textability)
-            .and_then(|mut s| {
-                s.query_row([&phone], |r| {
-                    let checkpoint: Option<i64> = r.get(0)?;
-                    let caught_up: Option<i64> = r.get(1)?;
-                    let now: Option<i64> = r.get(2)?;
-                    let status: Option<String> = r.get(3)?;
-                    let found = match status {
-                        Some(status) => Some(entry(phone.clone(), status, r.get(4)?, r.get(5)?)),
-                        None => None,
-                    };
-                    Ok((
-                        checkpoint.map(from_micros),
-                        caught_up.map(from_micros),
-                        now.map_or_else(Utc::now, from_micros),
-                        found,
-                    ))
-                })
-            })
-            .map_err(self.error("look a number up"))?;
-        Ok(Textability::decide(
-            found,
-            checkpoint,
-            caught_up,
-            now,
-            max_staleness,
-        ))
-    }
-
-    /// [`Ledger::confirm_caught_up`], on this thread.
-    pub fn confirm_caught_up_blocking(&self, watermark: DateTime<Utc>) -> Result<(), StoreError> {
-        let conn = self.writer()?;
-        conn.prepare_cached(&self.inner.sql.shared.confirm_caught_up)
-            .and_then(|mut s| s.execute([watermark.timestamp_micros()]))
-            .map(drop)
-            .map_err(self.error("confirm the sync caught up"))
-    }
-
-    fn set_aside_blocking(
-        &self,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<SetAside>, StoreError> {
-        let conn = lock(&self.inner.reader);
-        conn.prepare_cached(&self.inner.sql.shared.rejected)
-            .and_then(|mut s| {
-                s.query_map(
-                    params![
-                        after.unwrap_or(""),
-                        i64::try_from(limit).unwrap_or(i64::MAX)
-                    ],
-                    |r| {
-                        Ok(SetAside {
-                            record: r.get(0)?,
-                            reason: r.get(1)?,
-                            phone_number: r.get(2)?,
-                            received: from_micros(r.get(3)?),
-                        })
-                    },
-                )?
-                .collect()
-            })
-            .map_err(self.error("list the changes set aside"))
-    }
-
-    /// [`Ledger::entries`], on this thread.
-    pub fn entries_blocking(
-        &self,
-        after: Option<&str>,
-        limit: usize,
-        only_opted_out: bool,
-    ) -> Result<Vec<LedgerEntry>, StoreError> {
-        let conn = lock(&self.inner.reader);
-        conn.prepare_cached(&self.inner.sql.shared.entries)
-            .and_then(|mut s| {
-                s.query_map(
-                    params![
-                        after.unwrap_or(""),
-                        only_opted_out,
-                        i64::try_from(limit).unwrap_or(i64::MAX)
-                    ],
-                    |r| Ok(entry(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                )?
-                .collect()
-            })
-            .map_err(self.error("list numbers"))
-    }
-
-    fn history_blocking(&self, phone: &str) -> Result<Vec<LedgerEntry>, StoreError> {
-        let phone = canonical_phone(phone)?;
-        let conn = lock(&self.inner.reader);
-        conn.prepare_cached(&self.inner.sql.shared.history_of)
-            .and_then(|mut s| {
-                s.query_map([&phone], |r| {
-                    Ok(entry(phone.clone(), r.get(0)?, r.get(1)?, r.get(2)?))
-                })?
-                .collect()
-            })
-            .map_err(self.error("read the history"))
-    }
-
-    /// [`Ledger::freshness`], on this thread.
-    pub fn freshness_blocking(&self) -> Result<Freshness, StoreError> {
-        read_freshness(&lock(&self.inner.lookup), &self.inner.sql.shared.freshness)
-            .map_err(self.error("read the checkpoint"))
-    }
-
-    fn stats_blocking(&self) -> Result<LedgerStats, StoreError> {
-        let sql = &self.inner.sql.shared;
-        let conn = lock(&self.inner.reader);
-        let read = || -> rusqlite::Result<LedgerStats> {
-            let Freshness {
-                checkpoint,
-                caught_up,
-                as_of,
-            } = read_freshness(&conn, &sql.freshness)?;
-            let mut by_status = std::collections::BTreeMap::new();
-            let mut s = conn.prepare_cached(&sql.count_by_status)?;
-            for row in s.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
-                let (status, n) = row?;
-                by_status.insert(status, n as u64);
-            }
-            let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0));
-            Ok(LedgerStats {
-                checkpoint,
-                caught_up,
-                as_of,
-                numbers_by_status: by_status,
-                history: count(&sql.count_history)? as u64,
-                set_aside: count(&sql.count_rejected)? as u64,
-                schema_version: conn.query_row(&sql.schema_version, [], |r| r.get(0))?,
-            })
-        };
-        read().map_err(self.error("read the ledger's figures"))
-    }
-
     /// Runs `f` on a blocking thread with a clone of this ledger.
     async fn off_runtime<T: Send + 'static>(
         &self,
@@ -538,93 +314,6 @@ fn create_schema(conn: &mut Connection, t: &Tables, path: &Path) -> Result<(), S
         tx.execute_batch(&migration).map_err(err)?;
     }
     tx.commit().map_err(err)
-}
-
-impl CheckpointStore for SqliteLedger {
-    async fn load(&self) -> Result<Option<Checkpoint>, StoreError> {
-        self.off_runtime(|l| {
-            let conn = lock(&l.inner.reader);
-            read_checkpoint(&conn, &l.inner.sql.shared).map_err(l.error("read the checkpoint"))
-        })
-        .await
-    }
-
-    /// Moves the checkpoint alone (compare-and-set); [`Ledger::apply`] records changes with it.
-    async fn save(
-        &self,
-        expected: Option<&Checkpoint>,
-        new: &Checkpoint,
-    ) -> Result<(), StoreError> {
-        let (expected, new) = (expected.copied(), *new);
-        self.off_runtime(move |l| l.write(&Prepared::default(), expected, new).map(drop))
-            .await
-    }
-}
-
-impl Ledger for SqliteLedger {
-    async fn apply(
-        &self,
-        changes: &[SmsOptOutChange],
-        expected: Option<&Checkpoint>,
-        new: &Checkpoint,
-    ) -> Result<Applied, StoreError> {
-        let batch = prepare(changes, new.watermark);
-        let (expected, new) = (expected.copied(), *new);
-        self.off_runtime(move |l| l.write(&batch, expected, new))
-            .await
-    }
-
-    // Point look-ups run here, on the caller's task (see `SqliteLedger`).
-    async fn entry(&self, phone: &str) -> Result<Option<LedgerEntry>, StoreError> {
-        self.entry_blocking(phone)
-    }
-
-    async fn textability(
-        &self,
-        phone: &str,
-        max_staleness: TimeDelta,
-    ) -> Result<Textability, StoreError> {
-        self.textability_blocking(phone, max_staleness)
-    }
-
-    async fn entries(
-        &self,
-        after: Option<&str>,
-        limit: usize,
-        only_opted_out: bool,
-    ) -> Result<Vec<LedgerEntry>, StoreError> {
-        let after = after.map(str::to_string);
-        self.off_runtime(move |l| l.entries_blocking(after.as_deref(), limit, only_opted_out))
-            .await
-    }
-
-    async fn history(&self, phone: &str) -> Result<Vec<LedgerEntry>, StoreError> {
-        let phone = phone.to_string();
-        self.off_runtime(move |l| l.history_blocking(&phone)).await
-    }
-
-    async fn confirm_caught_up(&self, watermark: DateTime<Utc>) -> Result<(), StoreError> {
-        self.off_runtime(move |l| l.confirm_caught_up_blocking(watermark))
-            .await
-    }
-
-    async fn set_aside(
-        &self,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<SetAside>, StoreError> {
-        let after = after.map(str::to_string);
-        self.off_runtime(move |l| l.set_aside_blocking(after.as_deref(), limit))
-            .await
-    }
-
-    async fn freshness(&self) -> Result<Freshness, StoreError> {
-        self.freshness_blocking()
-    }
-
-    async fn stats(&self) -> Result<LedgerStats, StoreError> {
-        self.off_runtime(|l| l.stats_blocking()).await
-    }
 }
 
 fn read_freshness(conn: &Connection, sql: &str) -> rusqlite::Result<Freshness> {
