@@ -66,7 +66,7 @@ pub use error::{Detail, Error, ErrorKind, Link, SNIPPET_LIMIT};
 pub use oauth::{AUTHORIZE_URL, OAuthApp, SCOPE, TOKEN_URL, TokenSet};
 pub use retry::RetryPolicy;
 #[cfg(feature = "sms-opt-outs")]
-pub use sms_opt_outs::{SmsOptOutChange, SmsOptOutStatus, SmsOptOuts};
+pub use sms_opt_outs::{SmsOptOutChange, SmsOptOutStatus, SmsOptOuts, Unreadable};
 pub use time_range::{TimeRange, Window};
 
 /// Re-exported so that callers can name the raw client and its types.

@@ -157,12 +157,18 @@ pub(crate) async fn classify<E: Serialize>(
 
 /// The first [`SNIPPET_LIMIT`] bytes of `body`, cut at a character boundary.
 fn body_snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(SNIPPET_LIMIT)]).into_owned();
-    let text = text.trim_end_matches('\u{FFFD}').to_string();
-    if body.len() > SNIPPET_LIMIT {
-        format!("{text}…")
+    cut(body, SNIPPET_LIMIT)
+}
+
+/// The first `limit` bytes of `text` (lossy UTF-8), cut at a character boundary, with `…`
+/// when something was cut.
+pub(crate) fn cut(text: &[u8], limit: usize) -> String {
+    let kept = String::from_utf8_lossy(&text[..text.len().min(limit)]).into_owned();
+    let kept = kept.trim_end_matches('\u{FFFD}').to_string();
+    if text.len() > limit {
+        format!("{kept}…")
     } else {
-        text
+        kept
     }
 }
 

@@ -10,6 +10,8 @@ use serde_json::Value;
 
 mod classify;
 
+#[cfg(feature = "sms-opt-outs")]
+pub(crate) use classify::cut;
 pub(crate) use classify::{Snippet, classify};
 
 /// How many bytes of a response body an error keeps.

@@ -85,30 +85,37 @@ pub(crate) fn prepare(changes: &[SmsOptOutChange], window_end: DateTime<Utc>) ->
     let mut holds = Vec::new();
     let mut rejected = Vec::new();
     for change in changes {
-        let phone = match change.phone_number.as_deref().map(canonical_phone) {
-            Some(Ok(phone)) => Some(phone),
-            Some(Err(e)) => {
-                rejected.push(set_aside(change, e.to_string(), None));
+        let phone = change.phone_number.as_deref().map(canonical_phone);
+        // What keeps the change from being applied, and its number when that can be read.
+        let (problem, phone) = match (
+            &change.unreadable,
+            phone,
+            &change.status,
+            change.opt_out_changed,
+        ) {
+            (None, Some(Ok(phone)), Some(status), Some(changed)) => {
+                let status = status.as_str().to_string();
+                history.push(Row {
+                    phone,
+                    rank: rank(&status),
+                    status,
+                    changed_us: changed.timestamp_micros(),
+                });
                 continue;
             }
-            None => {
-                rejected.push(set_aside(change, "no phone_number".into(), None));
-                continue;
+            (Some(unreadable), phone, ..) => (
+                format!("unreadable ({})", unreadable.reason),
+                phone.and_then(Result::ok),
+            ),
+            (None, Some(Err(e)), ..) => (e.to_string(), None),
+            (None, None, ..) => ("no phone_number".to_string(), None),
+            (None, Some(Ok(phone)), None, _) => ("no status".to_string(), Some(phone)),
+            (None, Some(Ok(phone)), Some(_), None) => {
+                ("no opt_out_changed".to_string(), Some(phone))
             }
         };
-        let (Some(phone), Some(status), Some(changed)) =
-            (phone, &change.status, change.opt_out_changed)
-        else {
-            let phone = change
-                .phone_number
-                .as_deref()
-                .and_then(|p| canonical_phone(p).ok());
-            let missing = if change.status.is_none() {
-                "no status"
-            } else {
-                "no opt_out_changed"
-            };
-            if let Some(phone) = &phone {
+        let reason = match &phone {
+            Some(phone) => {
                 holds.push(Row {
                     phone: phone.clone(),
                     status: HELD.into(),
@@ -118,21 +125,15 @@ pub(crate) fn prepare(changes: &[SmsOptOutChange], window_end: DateTime<Utc>) ->
                         .unwrap_or(window_end)
                         .timestamp_micros(),
                 });
+                format!("{problem}: the number is held as opted out until a later change")
             }
-            rejected.push(set_aside(
-                change,
-                format!("{missing}: the number is held as opted out until a later change"),
-                phone,
-            ));
-            continue;
+            None => problem,
         };
-        let status = status.as_str().to_string();
-        history.push(Row {
-            phone,
-            rank: rank(&status),
-            status,
-            changed_us: changed.timestamp_micros(),
-        });
+        let record = match &change.unreadable {
+            Some(unreadable) => unreadable.record.clone(),
+            None => record(change),
+        };
+        rejected.push(set_aside(record, reason, phone));
     }
     // Number order, then the ordering rule: repeats end up side by side, and the last row of
     // each number is its latest change. Neighbouring writes then touch neighbouring pages, and
@@ -160,8 +161,13 @@ pub(crate) fn prepare(changes: &[SmsOptOutChange], window_end: DateTime<Utc>) ->
     }
 }
 
-fn set_aside(change: &SmsOptOutChange, reason: String, phone: Option<String>) -> Unapplied {
-    let record = serde_json::to_string(change).unwrap_or_else(|_| format!("{change:?}"));
+/// A well-formed change as the ledger keeps it when it is set aside (an unreadable one is kept
+/// as received).
+fn record(change: &SmsOptOutChange) -> String {
+    serde_json::to_string(change).unwrap_or_else(|_| format!("{change:?}"))
+}
+
+fn set_aside(record: String, reason: String, phone: Option<String>) -> Unapplied {
     tracing::warn!(
         target: "pandadoc_api_ext::ledger",
         record = %record,
@@ -185,6 +191,7 @@ mod tests {
             phone_number: Some(phone.into()),
             status: Some(status),
             opt_out_changed: DateTime::from_timestamp(at, 0),
+            unreadable: None,
         }
     }
 

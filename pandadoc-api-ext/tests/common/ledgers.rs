@@ -107,6 +107,7 @@ pub async fn fill(ledger: &impl Ledger, numbers: usize) {
                 phone_number: Some(format!("+1555{i:07}")),
                 status: Some(if i % 7 == 0 { "opt-out" } else { "opt-in" }.into()),
                 opt_out_changed: Some(t0 + chrono::TimeDelta::seconds(i as i64)),
+                unreadable: None,
             })
             .collect();
         let next = Checkpoint {

@@ -69,6 +69,45 @@ async fn prints_one_json_object_per_change() {
     );
 }
 
+/// A record the client cannot read whole is printed with `unreadable` (as received, and why)
+/// and named on stderr; the others print as usual.
+#[tokio::test]
+async fn a_record_that_cannot_be_read_is_printed_marked_and_warned_about() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.path("/public/v1/sms-opt-outs");
+            then.status(200).json_body(json!({"results": [
+                {"phone_number": "+1234567890", "status": "opt-out", "opt_out_changed": "yesterday"},
+                {"phone_number": "+1234567891", "status": "opt-in", "opt_out_changed": "2025-01-28T12:00:00Z"}
+            ]}));
+        })
+        .await;
+    let out = run(&server.base_url(), "k1", &["--last", "24h"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("cannot read") && stderr.contains("yesterday"),
+        "{stderr}"
+    );
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    let record = lines[0]["unreadable"]["record"].as_str().unwrap();
+    assert!(record.contains("\"yesterday\""), "{record}");
+    assert!(
+        lines[0]["unreadable"]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("opt_out_changed: ")
+    );
+    assert_eq!(lines[0]["opt_out_changed"], Value::Null);
+    assert_eq!(lines[1].get("unreadable"), None);
+}
+
 #[tokio::test]
 async fn failures_print_the_kind_and_the_server_detail() {
     let server = MockServer::start_async().await;

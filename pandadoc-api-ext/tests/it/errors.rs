@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use common::{KEY, Reply, Scripted, client, json};
 use httpmock::prelude::*;
+use pandadoc_api_ext::pandadoc_api::operations;
 use pandadoc_api_ext::{Detail, ErrorKind, RetryPolicy, TimeRange};
 use serde_json::json as j;
 
@@ -298,16 +299,27 @@ async fn a_date_time_without_offset_is_utc_and_one_that_does_not_parse_is_invali
         ]}),
     )])
     .await;
-    let client = client(&server.base_url).build().unwrap();
-    let page = client.sms_opt_outs(TimeRange::default()).await.unwrap();
+    let lenient = client(&server.base_url).build().unwrap();
+    let page = lenient.sms_opt_outs(TimeRange::default()).await.unwrap();
     let utc = chrono::DateTime::parse_from_rfc3339("2024-07-18T13:11:42.326997Z").unwrap();
     assert_eq!(page.changes[0].opt_out_changed, Some(utc.to_utc()));
 
-    let err = one_answer(json(
-        200,
-        j!({"results": [{"phone_number": "+1", "status": "opt-out", "opt_out_changed": "yesterday"}]}),
-    ))
-    .await;
+    // The generated operation, called through the ext client, fails the page and names where.
+    let bad = j!({"results": [
+        {"phone_number": "+1", "status": "opt-out", "opt_out_changed": "yesterday"},
+        {"phone_number": "+15550100", "status": "opt-in", "opt_out_changed": "2024-07-18T13:11:42Z"}
+    ]});
+    let server = Scripted::start(vec![json(200, bad.clone()), json(200, bad)]).await;
+    let ext = client(&server.base_url)
+        .retry(RetryPolicy::disabled())
+        .build()
+        .unwrap();
+    let err = ext
+        .call(&operations::LIST_RECENT_SMS_OPT_OUTS, || {
+            ext.raw().list_recent_sms_opt_outs().send()
+        })
+        .await
+        .unwrap_err();
     assert_eq!(
         (err.kind(), err.status().map(|s| s.as_u16())),
         (ErrorKind::InvalidResponse, Some(200))
@@ -321,4 +333,55 @@ async fn a_date_time_without_offset_is_utc_and_one_that_does_not_parse_is_invali
         "the field is named: {err}"
     );
     assert!(err.body_snippet().unwrap().contains("yesterday"), "{err}");
+
+    // `sms_opt_outs` reads the same page record by record: the bad record is kept, marked
+    // unreadable with what could be read, and the good one is read as usual.
+    let page = ext.sms_opt_outs(TimeRange::default()).await.unwrap();
+    assert_eq!(server.hits(), 2);
+    assert_eq!(page.changes.len(), 2);
+    let unreadable = page.changes[0]
+        .unreadable
+        .as_ref()
+        .expect("marked unreadable");
+    assert!(unreadable.reason.contains("yesterday"), "{unreadable:?}");
+    assert!(
+        unreadable.record.contains("\"yesterday\""),
+        "{unreadable:?}"
+    );
+    assert_eq!(page.changes[0].phone_number.as_deref(), Some("+1"));
+    assert_eq!(page.changes[0].opt_out_changed, None);
+    assert!(page.changes[1].unreadable.is_none());
+    assert_eq!(page.changes[1].phone_number.as_deref(), Some("+15550100"));
+}
+
+/// A status is a string: `{"opt-in": null}` (which serde's enum derive would read as `opt-in`)
+/// is not misread as one; the record is marked unreadable and its neighbours read.
+#[tokio::test]
+async fn a_status_that_is_not_a_string_is_never_read_as_one() {
+    let server = Scripted::start(vec![json(
+        200,
+        j!({"results": [
+            {"phone_number": "+15550100", "status": {"opt-in": null}, "opt_out_changed": "2025-01-28T12:00:00Z"},
+            {"phone_number": "+15550101", "status": "opt-out", "opt_out_changed": "2025-01-28T12:00:00Z"}
+        ]}),
+    )])
+    .await;
+    let lenient = client(&server.base_url).build().unwrap();
+    let page = lenient.sms_opt_outs(TimeRange::default()).await.unwrap();
+    assert_eq!(page.changes[0].status, None);
+    let unreadable = page.changes[0].unreadable.as_ref().expect("unreadable");
+    assert!(unreadable.reason.starts_with("status: "), "{unreadable:?}");
+    assert!(page.changes[1].unreadable.is_none());
+}
+
+#[tokio::test]
+async fn a_success_body_that_is_not_a_page_is_still_invalid_response() {
+    for body in [j!({"results": "none"}), j!([1, 2])] {
+        let err = one_answer(json(200, body)).await;
+        assert_eq!(
+            (err.kind(), err.status().map(|s| s.as_u16())),
+            (ErrorKind::InvalidResponse, Some(200)),
+            "{err}"
+        );
+    }
 }

@@ -15,7 +15,7 @@ use pandadoc_api_ext::ledger::{
     Textability,
 };
 use pandadoc_api_ext::sync::{Checkpoint, CheckpointStore, OptOutSync, StoreError, SyncOptions};
-use pandadoc_api_ext::{SmsOptOutChange, SmsOptOutStatus};
+use pandadoc_api_ext::{SmsOptOutChange, SmsOptOutStatus, Unreadable};
 use proptest::prelude::*;
 
 fn at(s: i64) -> DateTime<Utc> {
@@ -27,6 +27,7 @@ fn change(phone: &str, status: &str, s: i64) -> SmsOptOutChange {
         phone_number: Some(phone.into()),
         status: Some(status.into()),
         opt_out_changed: Some(at(s)),
+        unreadable: None,
     }
 }
 
@@ -335,6 +336,76 @@ both!(
     sqlite_a_bad_change_is_set_aside_and_never_makes_a_number_textable,
     postgres_a_bad_change_is_set_aside_and_never_makes_a_number_textable,
     a_bad_change_is_set_aside_and_never_makes_a_number_textable
+);
+
+/// A record the client could not read whole (`SmsOptOutChange::unreadable`) is set aside as
+/// received, its number held from what could be read, and the rest of the window applies.
+async fn an_unreadable_record_is_set_aside_as_received_and_its_number_held(ledger: impl Ledger) {
+    let fresh = TimeDelta::days(365 * 100);
+    let unreadable = |record: &str, reason: &str| {
+        Some(Box::new(Unreadable {
+            record: record.into(),
+            reason: reason.into(),
+        }))
+    };
+    // The phone number, the status and the time read; another field did not.
+    let mut with_number = change("+14155550103", "opt-in", 11);
+    with_number.unreadable = unreadable(
+        r#"{"phone_number":"+14155550103","status":"opt-in","opt_out_changed":"2025-01-01T00:00:11Z","carrier":7}"#,
+        "carrier: invalid type",
+    );
+    let without_number = SmsOptOutChange {
+        phone_number: None,
+        status: None,
+        opt_out_changed: None,
+        unreadable: unreadable(r#""+14155550104""#, "not an object"),
+    };
+    let window = [
+        change("+14155550100", "opt-out", 10),
+        with_number.clone(),
+        without_number,
+    ];
+    let applied = ledger.apply(&window, None, &checkpoint(20)).await.unwrap();
+    assert_eq!((applied.recorded, applied.set_aside), (1, 2), "{applied:?}");
+    ledger.confirm_caught_up(at(20)).await.unwrap();
+    let answer = ledger.textability("+14155550103", fresh).await.unwrap();
+    assert!(
+        matches!(&answer, Textability::OptedOut(e) if e.status.as_str() == HELD),
+        "an opt-in that could not be read whole is not believed: {answer:?}"
+    );
+    let aside = ledger.set_aside(None, 10).await.unwrap();
+    assert_eq!(aside.len(), 2);
+    let held = aside
+        .iter()
+        .find(|r| r.phone_number.as_deref() == Some("+14155550103"))
+        .unwrap();
+    assert_eq!(held.record, with_number.unreadable.as_ref().unwrap().record);
+    assert!(
+        held.reason.contains("carrier: invalid type") && held.reason.contains("held"),
+        "{held:?}"
+    );
+    let bare = aside.iter().find(|r| r.phone_number.is_none()).unwrap();
+    assert_eq!(bare.record, r#""+14155550104""#);
+    assert!(bare.reason.contains("not an object"), "{bare:?}");
+    // A later well-formed change releases the hold.
+    ledger
+        .apply(
+            &[change("+14155550103", "opt-in", 12)],
+            Some(&checkpoint(20)),
+            &checkpoint(30),
+        )
+        .await
+        .unwrap();
+    ledger.confirm_caught_up(at(30)).await.unwrap();
+    assert!(matches!(
+        ledger.textability("+14155550103", fresh).await.unwrap(),
+        Textability::OptedIn(_)
+    ));
+}
+both!(
+    sqlite_an_unreadable_record_is_set_aside_as_received_and_its_number_held,
+    postgres_an_unreadable_record_is_set_aside_as_received_and_its_number_held,
+    an_unreadable_record_is_set_aside_as_received_and_its_number_held
 );
 
 async fn lookups_tell_the_four_answers_apart(ledger: impl Ledger) {

@@ -42,11 +42,12 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
 
 fn logs(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
-    // Quiet by default (the error line says what failed) but for changes the ledger sets
-    // aside, which an operator must see; RUST_LOG=warn shows retries, RUST_LOG=info every
-    // request and window.
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("error,pandadoc_api_ext::ledger=warn"));
+    // Quiet by default (the error line says what failed) but for records the client cannot
+    // read whole and changes the ledger sets aside, which an operator must see; RUST_LOG=warn
+    // shows retries, RUST_LOG=info every request and window.
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new("error,pandadoc_api_ext::ledger=warn,pandadoc_api_ext::sms_opt_outs=warn")
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

@@ -1,12 +1,16 @@
 //! `GET /public/v1/sms-opt-outs`: the latest SMS opt-out change of each phone number.
 
+mod records;
+
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 use pandadoc_api::operations;
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
 use serde::{Serialize, Serializer};
 
-use crate::{Client, Error, TimeRange, Window};
+use crate::{Client, Error, ResponseValue, TimeRange, Window};
 
 /// A phone number's SMS status.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -94,6 +98,23 @@ pub struct SmsOptOutChange {
     pub status: Option<SmsOptOutStatus>,
     /// When the status last changed.
     pub opt_out_changed: Option<DateTime<Utc>>,
+    /// Set when the server sent this record in a shape the client cannot read whole (a field
+    /// of the wrong type, a time that does not parse, a record that is not an object): the
+    /// record as received and what is wrong with it. The fields above then hold what could be
+    /// read and `None` for the rest, so never act on such a change as if it were complete: the
+    /// ledger sets it aside and holds its number as opted out. The other records of the page
+    /// are read as usual. `None` for every well-formed record (and not written then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unreadable: Option<Box<Unreadable>>,
+}
+
+/// A record the client could not read whole ([`SmsOptOutChange::unreadable`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Unreadable {
+    /// The record as received (its JSON text).
+    pub record: String,
+    /// What could not be read, field by field (each problem cut to 200 bytes).
+    pub reason: String,
 }
 
 /// The changes of a window, and the window that was asked for.
@@ -112,27 +133,53 @@ impl Client {
     /// each number.
     pub async fn sms_opt_outs(&self, range: TimeRange) -> Result<SmsOptOuts, Error> {
         let window = range.resolve_with(|| self.now())?;
-        let page = self
-            .call(&operations::LIST_RECENT_SMS_OPT_OUTS, || {
-                self.raw()
+        let changes = self
+            .call(&operations::LIST_RECENT_SMS_OPT_OUTS, || async {
+                let sent = self
+                    .raw()
                     .list_recent_sms_opt_outs()
                     .timestamp_from(window.from)
                     .timestamp_to(window.to)
                     .send()
+                    .await;
+                match sent {
+                    Ok(page) => {
+                        let status = page.status();
+                        let changes =
+                            page.into_inner()
+                                .results
+                                .into_iter()
+                                .map(|raw| SmsOptOutChange {
+                                    phone_number: raw.phone_number,
+                                    status: raw.status.as_ref().map(status_of),
+                                    opt_out_changed: raw.opt_out_changed.map(Into::into),
+                                    unreadable: None,
+                                });
+                        Ok(ResponseValue::new(
+                            changes.collect::<Vec<_>>(),
+                            status,
+                            HeaderMap::new(),
+                        ))
+                    }
+                    // A success answer the generated types refuse: read record by record.
+                    Err(pandadoc_api::Error::InvalidResponsePayload(body, e)) => {
+                        match crate::transport::answered_success()
+                            .then(|| records::changes(&body))
+                            .flatten()
+                        {
+                            Some(changes) => Ok(ResponseValue::new(
+                                changes,
+                                StatusCode::OK,
+                                HeaderMap::new(),
+                            )),
+                            None => Err(pandadoc_api::Error::InvalidResponsePayload(body, e)),
+                        }
+                    }
+                    Err(e) => Err(e),
+                }
             })
             .await?
             .into_inner();
-        Ok(SmsOptOuts {
-            window,
-            changes: page
-                .results
-                .into_iter()
-                .map(|raw| SmsOptOutChange {
-                    phone_number: raw.phone_number,
-                    status: raw.status.as_ref().map(status_of),
-                    opt_out_changed: raw.opt_out_changed.map(Into::into),
-                })
-                .collect(),
-        })
+        Ok(SmsOptOuts { window, changes })
     }
 }
