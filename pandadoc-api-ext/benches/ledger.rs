@@ -38,6 +38,7 @@ fn changes(rng: &mut fastrand::Rng, n: usize, numbers: usize, from: i64) -> Vec<
             phone_number: Some(format!("+1555{:07}", rng.usize(..numbers))),
             status: Some(if rng.bool() { "opt-out" } else { "opt-in" }.into()),
             opt_out_changed: Some(t0() + TimeDelta::seconds(from + i as i64)),
+            unreadable: None,
         })
         .collect()
 }
@@ -146,17 +147,27 @@ fn main() {
             ledgers::POSTGRES_URL
         );
     }
-    // `cargo bench --bench ledger -- apply` runs one part (apply, look-ups, catch-up).
+    // `cargo bench --bench ledger -- apply` runs one part (apply, look-ups, catch-up);
+    // `-- apply-10000` one batch size.
     let parts: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    let run = |part: &str| parts.is_empty() || parts.iter().any(|p| part.starts_with(p.as_str()));
+    let run = |part: &str| {
+        parts.is_empty()
+            || parts.iter().any(|p| {
+                part.strip_prefix(p.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('-'))
+            })
+    };
     let mut figures = serde_json::Map::new();
     runtime.block_on(async {
         // Apply throughput.
         let sizes = [(100, 200_000), (10_000, 300_000), (100_000, 500_000)];
-        for (batch, total) in sizes.into_iter().filter(|_| run("apply")) {
+        for (batch, total) in sizes
+            .into_iter()
+            .filter(|(batch, _)| run(&format!("apply-{batch}")))
+        {
             let (_dir, sqlite) = ledgers::sqlite();
             let rate = apply_rate(&sqlite, batch, total).await;
             println!("apply, SQLite, batches of {batch:>6}: {rate:>9.0} changes/s");
