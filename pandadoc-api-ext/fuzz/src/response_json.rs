@@ -1,7 +1,8 @@
 //! The structure-aware response target: pages that look like the operation's (records with numbers, statuses and
 //! times that are right, nearly right or of the wrong type), decoded through the whole stack.
-//! A page decodes whole or is one classified error, and every record of a decoded page is one
-//! change.
+//! A page (an object with a `results` array) always decodes, one change per record: a record
+//! with a field of the wrong type is marked unreadable and kept as received, and the others
+//! read as usual.
 use arbitrary::Arbitrary;
 use serde_json::{Map, Value, json};
 
@@ -105,9 +106,43 @@ pub fn response_json(data: &[u8]) {
         })
         .collect();
     let count = records.len();
-    top.insert("results".into(), Value::Array(records));
+    top.insert("results".into(), Value::Array(records.clone()));
     let body = serde_json::to_vec(&Value::Object(top)).unwrap();
-    if let Ok(decoded) = super::response::exchange(200, &body) {
-        assert_eq!(decoded.changes.len(), count);
+    let decoded = super::response::exchange(200, &body)
+        .unwrap_or_else(|e| panic!("a page with a results array is read: {e}"));
+    assert_eq!(decoded.changes.len(), count);
+    for ((record, change), sent) in page.results.iter().zip(&decoded.changes).zip(&records) {
+        // Judged on what was sent (an absent field leaves an extra of the same name in place):
+        // any text reads as a number or a status; only a time (or nothing) reads as a time.
+        let text_or_nothing =
+            |name: &str| sent.get(name).is_none_or(|v| v.is_null() || v.is_string());
+        let well_formed = text_or_nothing("phone_number")
+            && text_or_nothing("status")
+            && (matches!(record.changed, Field::Time(..))
+                || sent.get("opt_out_changed").is_none_or(Value::is_null));
+        if well_formed {
+            assert!(change.unreadable.is_none(), "{change:?}");
+            if let Field::Phone(_) = record.phone {
+                assert_eq!(
+                    change.phone_number.as_deref(),
+                    sent["phone_number"].as_str()
+                );
+            }
+        }
+        // Judged on what was sent (a float that is not finite is sent as `null`).
+        let wrong_type = ["phone_number", "status", "opt_out_changed"]
+            .iter()
+            .any(|name| {
+                sent.get(name)
+                    .is_some_and(|v| !v.is_null() && !v.is_string())
+            });
+        if wrong_type {
+            assert!(change.unreadable.is_some(), "{change:?} from {sent}");
+        }
+        if let Some(unreadable) = &change.unreadable {
+            // Byte for byte: the body is this record's text among others.
+            assert_eq!(unreadable.record, sent.to_string(), "kept as received");
+            assert!(!unreadable.reason.is_empty());
+        }
     }
 }
