@@ -300,7 +300,18 @@ impl Ledger for AnyLedger {
         phones: &[&str],
         max_staleness: TimeDelta,
     ) -> Result<Vec<Result<Textability, StoreError>>, StoreError> {
-        each!(self, l => l.textabilities(phones, max_staleness).await)
+        let answers = each!(self, l => l.textabilities(phones, max_staleness).await)?;
+        // Callers pair answers with numbers by position: a missing one would shift every
+        // answer after it onto the wrong number. The backends answer each number by
+        // construction; this is where a broken promise becomes an error instead.
+        if answers.len() != phones.len() {
+            return Err(StoreError::Database {
+                location: self.location(),
+                operation: "look numbers up".into(),
+                source: format!("{} answers for {} numbers", answers.len(), phones.len()).into(),
+            });
+        }
+        Ok(answers)
     }
 
     async fn freshness(&self) -> Result<Freshness, StoreError> {

@@ -156,8 +156,10 @@ pub trait Ledger: CheckpointStore + Clone {
         }
     }
 
-    /// [`textability`](Self::textability) of each of `phones`, in their order: the inner error
-    /// is a number's own (it cannot be read), the outer one the ledger's. PostgreSQL answers a
+    /// [`textability`](Self::textability) of each of `phones`: exactly one answer per number,
+    /// in their order (callers pair them by position; `AnyLedger` fails rather than hand on
+    /// fewer). The inner error is a number's own (it cannot be read), the outer one the
+    /// ledger's. PostgreSQL answers a
     /// whole batch in one statement, judged against one reading of its freshness; the default
     /// (SQLite, in-process) looks the numbers up one by one.
     fn textabilities(
