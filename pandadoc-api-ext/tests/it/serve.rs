@@ -604,3 +604,72 @@ async fn two_replicas_serve_and_one_polls() {
     second.terminate();
     assert!(second.wait().success());
 }
+
+/// A PostgreSQL ledger cut off behind a partition (a proxy that stops forwarding, closing
+/// nothing): /readyz and a look-up answer 503 `ledger_unavailable` within the ledger's
+/// statement timeout (inside the 10 s request timeout) instead of hanging, `/healthz` still
+/// answers, and once the network heals `serve` is ready again without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partitioned_postgres_ledger_is_unavailable_then_ready_again() {
+    let Some(url) = common::ledgers::postgres_url() else {
+        return;
+    };
+    let database: std::net::SocketAddr = url
+        .split_once('@')
+        .and_then(|(_, rest)| rest.split('/').next())
+        .and_then(|host_port| host_port.parse().ok())
+        .expect("the test server is on a loopback address and port");
+    let proxy = common::proxy::Proxy::start(database).await;
+    let proxied = url.replace(&database.to_string(), &proxy.addr.to_string());
+    let prefix = format!("{}_", common::ledgers::unique("partition"));
+    let now = Utc::now();
+    let since = now - TimeDelta::hours(26);
+    let server = start_server(
+        Arc::new(truth(5, since, 10, 20, 1)),
+        Arc::new(SystemClock),
+        Arc::default(),
+    )
+    .await;
+    sync_once(&server.base_url, &proxied, &prefix, &since.to_rfc3339());
+    let serve = Daemon::serve(
+        &[
+            "--ledger",
+            &proxied,
+            "--table-prefix",
+            &prefix,
+            "--max-staleness",
+            "1h",
+        ],
+        &[],
+    );
+    let http = http();
+    let (status, body) = get(&http, &serve.url("/readyz")).await;
+    assert_eq!(status, 200, "{body}");
+
+    proxy.pause();
+    // The request timeout (10 s) bounds each answer; 5 s more for a busy machine.
+    let bound = Duration::from_secs(10 + 5);
+    for path in ["/readyz", "/v1/numbers/+15550000001"] {
+        let asked = std::time::Instant::now();
+        let (status, body) = get(&http, &serve.url(path)).await;
+        let took = asked.elapsed();
+        assert_eq!(status, 503, "{path}: {body}");
+        assert!(is_error(&body, "ledger_unavailable"), "{path}: {body}");
+        assert!(took <= bound, "{path} took {took:?} behind the partition");
+    }
+    assert_eq!(get(&http, &serve.url("/healthz")).await.0, 200);
+
+    proxy.resume();
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        let (status, body) = get(&http, &serve.url("/readyz")).await;
+        if status == 200 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not ready after the partition healed: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
