@@ -673,3 +673,44 @@ async fn a_partitioned_postgres_ledger_is_unavailable_then_ready_again() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// `serve --sync` outlives a PandaDoc outage: the poll that ran out of retries (four 503s) is
+/// reported on stderr with its kind, the server keeps answering, the next poll catches up,
+/// /readyz turns 200, and /metrics counts each refused attempt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_sync_tries_again_after_an_outage() {
+    let now = Utc::now();
+    let log = Arc::new(truth(5, now - TimeDelta::hours(26), 10, 20, 1));
+    // As many 503s as the default retry policy's attempts (4): one poll runs out of them.
+    let attempts: u32 = 4;
+    let outage = Arc::new(vec![common::sim::Fault::Unavailable; attempts as usize]);
+    let server = start_server(log, Arc::new(SystemClock), outage).await;
+    let (_dir, ledger) = empty_ledger();
+    let env = [
+        ("PANDADOC_API_KEY", "k1"),
+        ("PANDADOC_BASE_URL", &server.base_url),
+    ];
+    let args = [
+        "--ledger", &ledger, "--sync", "--every", "1s", "--last", "4h",
+    ];
+    let mut serve = Daemon::serve(&args, &env);
+    let stopped = serve
+        .wait_for(|l| l.starts_with("the sync stopped"))
+        .expect("the outage is reported");
+    assert!(
+        stopped.contains("error[server]") && stopped.contains("trying again in 1 s"),
+        "{stopped}"
+    );
+    assert_eq!(get(&http(), &serve.url("/healthz")).await.0, 200);
+    serve
+        .wait_for(|l| l.starts_with("caught up"))
+        .expect("the next poll catches up");
+    let http = http();
+    let (status, body) = get(&http, &serve.url("/readyz")).await;
+    assert_eq!(status, 200, "{body}");
+    let m = scrape(&http, &serve.url("/metrics")).await;
+    let refused = value(&m, "pandadoc_requests_total", &[("outcome", "server")]);
+    assert_eq!(refused, Some(f64::from(attempts)), "{:?}", serve.seen);
+    let served = value(&m, "pandadoc_requests_total", &[("outcome", "success")]);
+    assert!(served.is_some_and(|n| n >= 1.0), "{served:?}");
+}
