@@ -606,8 +606,8 @@ async fn two_replicas_serve_and_one_polls() {
 }
 
 /// A PostgreSQL ledger cut off behind a partition (a proxy that stops forwarding, closing
-/// nothing): /readyz and a look-up answer 503 `ledger_unavailable` within the ledger's
-/// statement timeout (inside the 10 s request timeout) instead of hanging, `/healthz` still
+/// nothing): /readyz and a look-up answer 503 `ledger_unavailable` inside the 10 s request
+/// timeout instead of hanging, /metrics still answers (`pandadoc_ledger_up 0`), `/healthz`
 /// answers, and once the network heals `serve` is ready again without a restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partitioned_postgres_ledger_is_unavailable_then_ready_again() {
@@ -645,6 +645,8 @@ async fn a_partitioned_postgres_ledger_is_unavailable_then_ready_again() {
     let http = http();
     let (status, body) = get(&http, &serve.url("/readyz")).await;
     assert_eq!(status, 200, "{body}");
+    let m = scrape(&http, &serve.url("/metrics")).await;
+    assert_eq!(value(&m, "pandadoc_ledger_up", &[]), Some(1.0));
 
     proxy.pause();
     // The request timeout (10 s) bounds each answer; 5 s more for a busy machine.
@@ -657,6 +659,8 @@ async fn a_partitioned_postgres_ledger_is_unavailable_then_ready_again() {
         assert!(is_error(&body, "ledger_unavailable"), "{path}: {body}");
         assert!(took <= bound, "{path} took {took:?} behind the partition");
     }
+    let m = scrape(&http, &serve.url("/metrics")).await;
+    assert_eq!(value(&m, "pandadoc_ledger_up", &[]), Some(0.0));
     assert_eq!(get(&http, &serve.url("/healthz")).await.0, 200);
 
     proxy.resume();

@@ -50,7 +50,7 @@ pub async fn check(args: &CheckArgs) -> Result<u8, Failure> {
         .map(|phone| canonical_phone(phone))
         .collect::<Result<Vec<_>, _>>()
         .map_err(Failure::store)?;
-    let ledger = crate::ledger::open_named(&args.ledger, Access::Read, None).await?;
+    let ledger = crate::ledger::open_named(&args.ledger, Access::Read).await?;
     // One call (one statement on PostgreSQL, one reading of the ledger's freshness).
     let asked: Vec<&str> = numbers.iter().map(String::as_str).collect();
     let answers = ledger

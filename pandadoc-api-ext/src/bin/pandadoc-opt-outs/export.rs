@@ -43,7 +43,7 @@ const PAGE: usize = 10_000;
 
 /// The current list in number order (or what was set aside), a page at a time.
 pub async fn export(args: &ExportArgs) -> Result<(), Failure> {
-    let ledger = crate::ledger::open_named(&args.ledger, Access::Read, None).await?;
+    let ledger = crate::ledger::open_named(&args.ledger, Access::Read).await?;
     if args.set_aside {
         let page =
             async |l: &AnyLedger, after: Option<String>| l.set_aside(after.as_deref(), PAGE).await;

@@ -1,7 +1,5 @@
 //! Opening the ledger a command names, as this program presents itself to PostgreSQL.
 
-use std::time::Duration;
-
 use pandadoc_api_ext::ledger::{Access, AnyLedger, LedgerOptions, LedgerUrl, PostgresOptions};
 
 use crate::args::LedgerArgs;
@@ -10,42 +8,25 @@ use crate::failure::Failure;
 /// Opens the ledger at `url`: to write (`sync`, `init`: created or upgraded if need be) or to
 /// read (`check`, `export`, `status`: nothing created, written or locked). PostgreSQL sees this
 /// process as `pandadoc-opt-outs@HOST:PID` (in `pg_stat_activity` and the lease holder).
-/// `statement_timeout` replaces PostgreSQL's default bound on each statement (`serve` keeps
-/// it inside its request timeout, so that a ledger that does not answer is reported as such).
 pub async fn open(
     url: &LedgerUrl,
     options: &LedgerOptions,
     access: Access,
     prepared_statements: bool,
-    statement_timeout: Option<Duration>,
 ) -> Result<AnyLedger, Failure> {
     let name = format!("pandadoc-opt-outs@{}:{}", hostname(), std::process::id());
-    let mut postgres = PostgresOptions::default()
+    let postgres = PostgresOptions::default()
         .application_name(name)
         .prepared_statements(prepared_statements);
-    if let Some(timeout) = statement_timeout {
-        postgres = postgres.statement_timeout(timeout);
-    }
     url.open_with(options, access, &postgres)
         .await
         .map_err(Failure::store)
 }
 
 /// Opens the ledger a look-up or `init` names (`--ledger`, `--table-prefix`, ...).
-pub async fn open_named(
-    args: &LedgerArgs,
-    access: Access,
-    statement_timeout: Option<Duration>,
-) -> Result<AnyLedger, Failure> {
+pub async fn open_named(args: &LedgerArgs, access: Access) -> Result<AnyLedger, Failure> {
     let (url, options) = args.parsed().map_err(Failure::store)?;
-    open(
-        &url,
-        &options,
-        access,
-        !args.no_prepared_statements,
-        statement_timeout,
-    )
-    .await
+    open(&url, &options, access, !args.no_prepared_statements).await
 }
 
 fn hostname() -> String {

@@ -11,13 +11,13 @@ use crate::output::Lines;
 
 /// The checkpoint, how far behind now, counts, schema version and (PostgreSQL) the lease.
 pub async fn status(args: &StatusArgs) -> Result<(), Failure> {
-    let ledger = crate::ledger::open_named(&args.ledger, Access::Read, None).await?;
+    let ledger = crate::ledger::open_named(&args.ledger, Access::Read).await?;
     print(&ledger).await
 }
 
 /// `init`: the ledger created or upgraded (opened to write), then its status.
 pub async fn init(args: &InitArgs) -> Result<(), Failure> {
-    let ledger = crate::ledger::open_named(&args.ledger, Access::Write, None).await?;
+    let ledger = crate::ledger::open_named(&args.ledger, Access::Write).await?;
     print(&ledger).await
 }
 

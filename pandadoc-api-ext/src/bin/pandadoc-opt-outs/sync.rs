@@ -214,14 +214,9 @@ pub async fn run(args: &SyncArgs, quiet: bool) -> Result<(), Failure> {
         SyncTarget::State(path) => into_state(client, args, &path, quiet, &stop).await,
         SyncTarget::Ledger(url) => {
             let options = LedgerOptions::default().prefix(&args.table_prefix);
-            let ledger = crate::ledger::open(
-                &url,
-                &options,
-                Access::Write,
-                !args.no_prepared_statements,
-                None,
-            )
-            .await?;
+            let ledger =
+                crate::ledger::open(&url, &options, Access::Write, !args.no_prepared_statements)
+                    .await?;
             into_ledger(client, args, ledger, quiet, &stop).await
         }
     }

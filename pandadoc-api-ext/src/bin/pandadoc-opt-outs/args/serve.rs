@@ -40,9 +40,9 @@ pub struct ServeArgs {
     /// The most numbers one POST /v1/numbers:check may ask about (413 beyond).
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub max_batch: u32,
-    /// A request (its body included) is answered within this, or gets 503. Each ledger
-    /// statement is given 1 s less (at least half of it), so that a ledger that does not
-    /// answer gets 503 `ledger_unavailable`.
+    /// A request (its body included) is answered within this, or gets 503. It waits on the
+    /// ledger 1 s less (at least half of it), so that a ledger that does not answer gets 503
+    /// `ledger_unavailable` (and /metrics `pandadoc_ledger_up 0`).
     #[arg(long, value_parser = std_span, default_value = "10s")]
     pub request_timeout: Duration,
     /// A client has this long to send a request's head; an idle keep-alive connection is

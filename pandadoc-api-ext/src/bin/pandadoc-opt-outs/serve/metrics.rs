@@ -94,16 +94,18 @@ impl Metrics {
         self.lookups[i].increment(1);
     }
 
-    /// The text of a scrape, `ledger`'s figures read now (stale beyond `max_staleness`);
-    /// `leads`: whether this process polls PandaDoc.
+    /// The text of a scrape, `ledger`'s figures read now (stale beyond `max_staleness`), or
+    /// `pandadoc_ledger_up 0` when it does not answer within `bound`; `leads`: whether this
+    /// process polls PandaDoc.
     pub async fn render(
         &self,
         ledger: &AnyLedger,
+        bound: Duration,
         max_staleness: TimeDelta,
         leads: bool,
     ) -> String {
-        match ledger.freshness().await {
-            Ok(f) => {
+        match tokio::time::timeout(bound, ledger.freshness()).await {
+            Ok(Ok(f)) => {
                 metrics::gauge!(UP).set(1.0);
                 metrics::gauge!(STALE).set(f64::from(u8::from(f.is_stale(max_staleness))));
                 if let Some(lag) = f.lag() {
@@ -113,8 +115,15 @@ impl Metrics {
                     metrics::gauge!(CAUGHT_UP).set(at.timestamp_millis() as f64 / 1000.0);
                 }
             }
-            Err(e) => {
+            Ok(Err(e)) => {
                 tracing::warn!(error = %e, "the ledger did not answer a scrape");
+                metrics::gauge!(UP).set(0.0);
+            }
+            Err(_) => {
+                tracing::warn!(
+                    "the ledger did not answer a scrape within {} s",
+                    bound.as_secs_f32()
+                );
                 metrics::gauge!(UP).set(0.0);
             }
         }

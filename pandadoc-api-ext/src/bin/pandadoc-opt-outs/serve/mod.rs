@@ -49,13 +49,7 @@ pub async fn serve(args: &ServeArgs, quiet: bool) -> Result<(), Failure> {
     } else {
         Access::Read
     };
-    // Each ledger statement ends before the request that waits on it: a ledger that does not
-    // answer is reported as `ledger_unavailable`, not as a request timeout.
-    let statement_timeout = args
-        .request_timeout
-        .saturating_sub(Duration::from_secs(1))
-        .max(args.request_timeout / 2);
-    let ledger = crate::ledger::open_named(&args.ledger, access, Some(statement_timeout)).await?;
+    let ledger = crate::ledger::open_named(&args.ledger, access).await?;
     let metrics = Metrics::install().map_err(|e| Failure {
         kind: "metrics".into(),
         message: e,

@@ -1,6 +1,7 @@
 //! The routes: they parse, call the library's look-up ([`Ledger::textability`]) and format.
 //! Every error is `{"error": {"kind": ..., "message": ...}}` with its status.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, TimeDelta, Utc};
 use pandadoc_api_ext::ledger::{AnyLedger, Ledger, Textability, canonical_phone};
+use pandadoc_api_ext::sync::StoreError;
 use serde::{Deserialize, Serialize};
 
 use super::auth::{self, Token};
@@ -44,6 +46,32 @@ impl std::ops::Deref for AppState {
 impl AppState {
     pub fn new(shared: Shared) -> Self {
         Self(Arc::new(shared))
+    }
+
+    /// How long a request waits on the ledger: 1 s less than the request timeout (at least
+    /// half of it), so that a ledger that does not answer (a network partition) is reported as
+    /// such, before the request's own timeout would hide the cause.
+    pub fn ledger_bound(&self) -> Duration {
+        self.request_timeout
+            .saturating_sub(Duration::from_secs(1))
+            .max(self.request_timeout / 2)
+    }
+
+    /// Asks the ledger within [`ledger_bound`](Self::ledger_bound): its error, or its
+    /// silence, is 503 `ledger_unavailable` (an unreadable number 400).
+    pub async fn ask<T>(
+        &self,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, ApiError> {
+        let bound = self.ledger_bound();
+        match tokio::time::timeout(bound, call).await {
+            Ok(answer) => answer.map_err(|e| ApiError::store(&e)),
+            Err(_) => Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ledger_unavailable",
+                format!("the ledger did not answer within {} s", bound.as_secs_f32()),
+            )),
+        }
     }
 
     /// Whether this replica polls PandaDoc now.
@@ -123,10 +151,8 @@ async fn look_up(state: &AppState, input: &str) -> Result<Result<Answer, ApiErro
     };
     let started = Instant::now();
     let answer = state
-        .ledger
-        .textability(&number, state.max_staleness)
-        .await
-        .map_err(|e| ApiError::store(&e))?;
+        .ask(state.ledger.textability(&number, state.max_staleness))
+        .await?;
     state.metrics.looked_up(started.elapsed());
     state.metrics.answered(&answer);
     Ok(Ok(Answer::of(number, &answer)))
@@ -199,10 +225,8 @@ async fn check(
     let readable: Vec<&str> = numbers.iter().flatten().map(String::as_str).collect();
     let started = Instant::now();
     let answers = state
-        .ledger
-        .textabilities(&readable, state.max_staleness)
-        .await
-        .map_err(|e| ApiError::store(&e))?;
+        .ask(state.ledger.textabilities(&readable, state.max_staleness))
+        .await?;
     state.metrics.looked_up(started.elapsed());
     let mut answers = answers.into_iter();
     let mut results = Vec::with_capacity(request.numbers.len());
@@ -234,11 +258,7 @@ async fn healthz() -> Json<serde_json::Value> {
 
 /// 200 when the ledger answers and is not stale; 503 with the reason otherwise.
 async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
-    let freshness = state
-        .ledger
-        .freshness()
-        .await
-        .map_err(|e| ApiError::store(&e))?;
+    let freshness = state.ask(state.ledger.freshness()).await?;
     if freshness.is_stale(state.max_staleness) {
         let message = match freshness.caught_up {
             Some(at) => format!(
@@ -266,7 +286,12 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>
 async fn metrics(State(state): State<AppState>) -> Response {
     let text = state
         .metrics
-        .render(&state.ledger, state.max_staleness, state.leads())
+        .render(
+            &state.ledger,
+            state.ledger_bound(),
+            state.max_staleness,
+            state.leads(),
+        )
         .await;
     (
         [(
