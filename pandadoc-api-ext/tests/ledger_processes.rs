@@ -676,14 +676,7 @@ async fn frozen_and_cut_off() {
         faults(&mut rng, 20_000, 20),
     )
     .await;
-    let database: std::net::SocketAddr = {
-        let host_port = url.split_once('@').unwrap().1.split('/').next().unwrap();
-        host_port
-            .parse()
-            .expect("the test server is on a loopback address and port")
-    };
-    let proxy = common::proxy::Proxy::start(database).await;
-    let proxied = url.replace(&database.to_string(), &proxy.addr.to_string());
+    let (proxy, proxied) = common::proxy::Proxy::in_front_of(&url).await;
     let env = |id: usize, url: &str| {
         vec![
             ("BASE_URL", format!("{}/r{id}", server.base_url)),

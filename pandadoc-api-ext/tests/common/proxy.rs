@@ -41,6 +41,19 @@ impl Proxy {
         Self { addr, paused, task }
     }
 
+    /// A proxy in front of the database of the PostgreSQL URL `url` (a loopback address and
+    /// port after its `@`), and the same URL through the proxy.
+    pub async fn in_front_of(url: &str) -> (Self, String) {
+        let database: SocketAddr = url
+            .split_once('@')
+            .and_then(|(_, rest)| rest.split('/').next())
+            .and_then(|host_port| host_port.parse().ok())
+            .expect("the test server is on a loopback address and port");
+        let proxy = Self::start(database).await;
+        let proxied = url.replace(&database.to_string(), &proxy.addr.to_string());
+        (proxy, proxied)
+    }
+
     /// Stops forwarding, in both directions, on every connection (new ones included); nothing
     /// is closed.
     pub fn pause(&self) {

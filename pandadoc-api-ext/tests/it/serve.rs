@@ -614,13 +614,7 @@ async fn a_partitioned_postgres_ledger_is_unavailable_then_ready_again() {
     let Some(url) = common::ledgers::postgres_url() else {
         return;
     };
-    let database: std::net::SocketAddr = url
-        .split_once('@')
-        .and_then(|(_, rest)| rest.split('/').next())
-        .and_then(|host_port| host_port.parse().ok())
-        .expect("the test server is on a loopback address and port");
-    let proxy = common::proxy::Proxy::start(database).await;
-    let proxied = url.replace(&database.to_string(), &proxy.addr.to_string());
+    let (proxy, proxied) = common::proxy::Proxy::in_front_of(&url).await;
     let prefix = format!("{}_", common::ledgers::unique("partition"));
     let now = Utc::now();
     let since = now - TimeDelta::hours(26);

@@ -15,27 +15,24 @@ pub const OPTIONAL_DEPENDENCIES: [(&str, &str); 2] = [("uuid", "uuid::"), ("regr
 
 /// Puts every `schemars` derive and impl of `items` (recursively) behind the `schemars` feature.
 pub fn schemars_behind_feature(items: &mut [Item]) {
-    for item in items {
-        match item {
-            Item::Struct(s) => gate_derive(&mut s.attrs),
-            Item::Enum(e) => gate_derive(&mut e.attrs),
-            Item::Impl(i) => {
-                let is_schemars = i
-                    .trait_
-                    .as_ref()
-                    .is_some_and(|(_, path, _)| names_schemars(path));
-                if is_schemars {
-                    i.attrs.push(parse_quote!(#[cfg(feature = "schemars")]));
+    crate::codegen::progenitor_output::each_module(items, &mut |items| {
+        for item in items {
+            match item {
+                Item::Struct(s) => gate_derive(&mut s.attrs),
+                Item::Enum(e) => gate_derive(&mut e.attrs),
+                Item::Impl(i) => {
+                    let is_schemars = i
+                        .trait_
+                        .as_ref()
+                        .is_some_and(|(_, path, _)| names_schemars(path));
+                    if is_schemars {
+                        i.attrs.push(parse_quote!(#[cfg(feature = "schemars")]));
+                    }
                 }
+                _ => {}
             }
-            Item::Mod(m) => {
-                if let Some((_, items)) = &mut m.content {
-                    schemars_behind_feature(items);
-                }
-            }
-            _ => {}
         }
-    }
+    });
 }
 
 fn names_schemars(path: &Path) -> bool {

@@ -14,34 +14,28 @@ use syn::{Item, ItemImpl, Type, parse_quote};
 /// Adds the attribute to every enum of `items` (recursively) whose variants are all units and
 /// that has a `TryFrom<String>` impl beside it.
 pub fn string_enums_from_strings(items: &mut [Item]) {
-    let from_string: Vec<String> = items
-        .iter()
-        .filter_map(|item| match item {
-            Item::Impl(i) if is_try_from_string(i) => match &*i.self_ty {
-                Type::Path(p) => p.path.get_ident().map(ToString::to_string),
+    crate::codegen::progenitor_output::each_module(items, &mut |items| {
+        let from_string: Vec<String> = items
+            .iter()
+            .filter_map(|item| match item {
+                Item::Impl(i) if is_try_from_string(i) => match &*i.self_ty {
+                    Type::Path(p) => p.path.get_ident().map(ToString::to_string),
+                    _ => None,
+                },
                 _ => None,
-            },
-            _ => None,
-        })
-        .collect();
-    for item in items {
-        match item {
+            })
+            .collect();
+        for item in items {
             // Unit variants only: an enum with data (an untagged union) decodes other JSON too.
-            Item::Enum(e)
-                if from_string.contains(&e.ident.to_string())
-                    && e.variants.iter().all(|v| v.fields.is_empty()) =>
+            if let Item::Enum(e) = item
+                && from_string.contains(&e.ident.to_string())
+                && e.variants.iter().all(|v| v.fields.is_empty())
             {
                 e.attrs
                     .push(parse_quote!(#[serde(try_from = "::std::string::String")]));
             }
-            Item::Mod(m) => {
-                if let Some((_, items)) = &mut m.content {
-                    string_enums_from_strings(items);
-                }
-            }
-            _ => {}
         }
-    }
+    });
 }
 
 /// `impl TryFrom<::std::string::String> for X` (any spelling of the path).
