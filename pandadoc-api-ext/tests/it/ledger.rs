@@ -18,11 +18,11 @@ use pandadoc_api_ext::sync::{Checkpoint, CheckpointStore, OptOutSync, StoreError
 use pandadoc_api_ext::{SmsOptOutChange, SmsOptOutStatus, Unreadable};
 use proptest::prelude::*;
 
-fn at(s: i64) -> DateTime<Utc> {
+pub(crate) fn at(s: i64) -> DateTime<Utc> {
     t0() + TimeDelta::seconds(s)
 }
 
-fn change(phone: &str, status: &str, s: i64) -> SmsOptOutChange {
+pub(crate) fn change(phone: &str, status: &str, s: i64) -> SmsOptOutChange {
     SmsOptOutChange {
         phone_number: Some(phone.into()),
         status: Some(status.into()),
@@ -31,7 +31,7 @@ fn change(phone: &str, status: &str, s: i64) -> SmsOptOutChange {
     }
 }
 
-fn checkpoint(s: i64) -> Checkpoint {
+pub(crate) fn checkpoint(s: i64) -> Checkpoint {
     Checkpoint { watermark: at(s) }
 }
 
@@ -745,108 +745,6 @@ async fn postgres_errors_and_debug_never_show_the_password() {
     .unwrap_err();
     assert!(matches!(err, StoreError::InvalidInput { .. }), "{err}");
     assert!(!format!("{err} {err:?}").contains("hunter2"));
-}
-
-/// The lease is a row with an epoch: one replica holds it; once it expires (here by hand, as
-/// when its holder froze) a stand-by takes it with a new epoch, and the old holder's next
-/// write is refused inside its own transaction (the fence), nothing written; a released lease
-/// is taken at once; a dropped holder's lease is taken within `lease_ttl + lease_poll`.
-#[tokio::test]
-async fn postgres_the_lease_is_a_fenced_row() {
-    let Some(url) = ledgers::postgres_url() else {
-        return;
-    };
-    let schema = ledgers::unique("lease");
-    let options = LedgerOptions::default().schema(&schema);
-    let ttl = Duration::from_millis(900);
-    let pg = |name: &str| {
-        PostgresOptions::default()
-            .lease_poll(Duration::from_millis(20))
-            .lease_ttl(ttl)
-            .application_name(name)
-    };
-    let a = PostgresLedger::connect(&url, &options, &pg("replica-a"))
-        .await
-        .unwrap();
-    let b = PostgresLedger::connect(&url, &options, &pg("replica-b"))
-        .await
-        .unwrap();
-    assert!(a.try_lead().await.unwrap());
-    assert!(!b.try_lead().await.unwrap());
-    assert!(a.is_leading() && !b.is_leading());
-    assert!(
-        b.may_poll().is_ok(),
-        "a replica that never led writes under the CAS alone"
-    );
-    let first = b.leader().await.unwrap().expect("a leader");
-    assert!(first.holder.starts_with("replica-a#"), "{first:?}");
-    // Another ledger (schema) has a lease of its own.
-    let other = ledgers::postgres(&url).await;
-    assert!(other.try_lead().await.unwrap());
-    a.apply(
-        &[change("+14155550100", "opt-out", 1)],
-        None,
-        &checkpoint(10),
-    )
-    .await
-    .unwrap();
-
-    let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    admin
-        .batch_execute(&format!(
-            "UPDATE \"{schema}\".pandadoc_sms_lease SET expires = clock_timestamp() - interval '1 second'"
-        ))
-        .await
-        .unwrap();
-    assert!(b.try_lead().await.unwrap());
-    let second = a.leader().await.unwrap().expect("b leads");
-    assert!(second.holder.starts_with("replica-b#"));
-    assert_eq!(second.epoch, first.epoch + 1, "a takeover is a new epoch");
-    let err = a
-        .apply(
-            &[change("+14155550101", "opt-in", 11)],
-            Some(&checkpoint(10)),
-            &checkpoint(20),
-        )
-        .await
-        .unwrap_err();
-    assert!(matches!(err, StoreError::LeaseLost { .. }), "{err}");
-    assert!(!a.is_leading() && a.may_poll().is_err());
-    assert_eq!(
-        a.load().await.unwrap(),
-        Some(checkpoint(10)),
-        "nothing written"
-    );
-    assert_eq!(a.entry("+14155550101").await.unwrap(), None);
-    b.apply(&[], Some(&checkpoint(10)), &checkpoint(20))
-        .await
-        .unwrap();
-    assert!(!a.try_lead().await.unwrap(), "b renews: a stands by");
-
-    b.release().await.unwrap();
-    assert!(
-        a.try_lead().await.unwrap(),
-        "a released lease is taken at once"
-    );
-    let began = std::time::Instant::now();
-    drop(a);
-    tokio::time::timeout(Duration::from_secs(30), b.lead())
-        .await
-        .expect("the stand-by took over")
-        .unwrap();
-    let took = began.elapsed();
-    assert!(b.is_leading());
-    assert!(
-        took <= ttl + Duration::from_secs(3),
-        "a dead holder's lease is taken within lease_ttl + lease_poll (and room): {took:?}"
-    );
-    admin
-        .batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-        .await
-        .unwrap();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ mod cli_sync;
 mod downstream;
 mod errors;
 mod ledger;
+mod ledger_lease;
 mod ledger_tls;
 mod oauth;
 mod requests_and_auth;

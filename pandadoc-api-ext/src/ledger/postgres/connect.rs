@@ -8,11 +8,18 @@
 //! side: a server behind a partition never answers); connections use TCP keepalives and a TCP
 //! user timeout, so the kernel gives up on a dead peer too. A connection that timed out is
 //! dropped, never reused; one the server closed (a restart) is replaced on the next call.
+//!
+//! The server needs a bound of its own: a client frozen or cut off in the middle of a
+//! transaction leaves it open on the server, its row locks (the lease's among them) held until
+//! the server's TCP keepalives give up (two hours by the kernel's defaults; never, behind a
+//! proxy or PgBouncer that keeps its side open). Every transaction therefore begins with
+//! `SET LOCAL idle_in_transaction_session_timeout` ([`begin`]): the server ends a transaction
+//! whose client has sent nothing for that long, and closes that connection.
 
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::{Config, NoTls};
+use tokio_postgres::{Client, Config, NoTls, Transaction};
 
 use super::options::PostgresOptions;
 use crate::ledger::tls::Tls;
@@ -102,6 +109,22 @@ pub(super) fn pool(
             operation: "set up the connection pool".into(),
             source: Box::new(e),
         })
+}
+
+/// Begins a transaction that the server ends by itself once it has waited `idle` for this
+/// side's next statement (see the module's docs): a transaction-scoped setting, so it works
+/// through PgBouncer in transaction pooling too.
+pub(super) async fn begin(
+    client: &mut Client,
+    idle: Duration,
+) -> Result<Transaction<'_>, tokio_postgres::Error> {
+    let tx = client.transaction().await?;
+    tx.batch_execute(&format!(
+        "SET LOCAL idle_in_transaction_session_timeout = {}",
+        idle.as_millis().max(1)
+    ))
+    .await?;
+    Ok(tx)
 }
 
 /// A database error with where and what.

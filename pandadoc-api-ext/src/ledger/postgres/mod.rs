@@ -105,9 +105,10 @@ impl PostgresLedger {
         let ledger = Self::open(url, options, postgres, false)?;
         let t = ledger.inner.tables.clone();
         let location = ledger.inner.location.clone();
+        let idle = postgres.idle_in_transaction();
         ledger
             .call("create the schema", async |client| {
-                create_schema(client, &t, &location).await
+                create_schema(client, &t, &location, idle).await
             })
             .await??;
         Ok(ledger)

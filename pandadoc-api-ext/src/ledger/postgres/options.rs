@@ -79,4 +79,12 @@ impl PostgresOptions {
         self.application_name = name.into();
         self
     }
+
+    /// How long the server keeps a transaction open while it waits for this side's next
+    /// statement: the statement bound, and at most a third of the lease, so that a leader
+    /// frozen or cut off in the middle of a write releases the lease row before its lease
+    /// expires (a stand-by still takes over within `lease_ttl + lease_poll`).
+    pub(super) fn idle_in_transaction(&self) -> Duration {
+        self.statement_timeout.min(self.lease_ttl / 3)
+    }
 }

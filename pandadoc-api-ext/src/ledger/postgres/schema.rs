@@ -1,6 +1,10 @@
 //! Creating a ledger's schema, or bringing it to this version.
 
+use std::time::Duration;
+
 use tokio_postgres::types::Type;
+
+use super::connect::begin;
 
 use crate::ledger::Tables;
 use crate::ledger::sql::{self, Dialect};
@@ -13,8 +17,9 @@ pub(super) async fn create_schema(
     client: &mut tokio_postgres::Client,
     t: &Tables,
     location: &str,
+    idle: Duration,
 ) -> Result<Result<(), StoreError>, tokio_postgres::Error> {
-    let tx = client.transaction().await?;
+    let tx = begin(client, idle).await?;
     tx.query_typed(
         "SELECT pg_advisory_xact_lock($1)",
         &[(&(t.lease_key ^ 1), Type::INT8)],

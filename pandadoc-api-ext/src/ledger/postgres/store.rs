@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio_postgres::types::Type;
 
+use super::connect::begin;
 use super::lookups::{self, entry};
 use super::{Param, PostgresLedger};
 use crate::SmsOptOutChange;
@@ -27,9 +28,10 @@ impl PostgresLedger {
         let fence = lease.fence(location)?;
         let sql = &self.inner.sql;
         let began = Instant::now();
+        let idle = self.inner.options.idle_in_transaction();
         let outcome = self
             .call("apply a batch", async |client| {
-                let tx = client.transaction().await?;
+                let tx = begin(client, idle).await?;
                 // The fence: this epoch still holds an unexpired lease, extended here; the row
                 // stays locked until the commit, so no takeover can slip in between.
                 if let Some(epoch) = fence {
