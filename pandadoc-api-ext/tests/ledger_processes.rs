@@ -27,9 +27,6 @@ use pandadoc_api_ext::{Client, SystemClock};
 const ROLE: &str = "PANDADOC_LEDGER_TEST_ROLE";
 /// How often a stand-by tries the lease in the replica test.
 const LEASE_POLL: Duration = Duration::from_millis(100);
-/// The takeover bound the replica test checks: `LEASE_POLL` after the server ends the dead
-/// leader's session (at once on loopback), plus room for a loaded machine to schedule the
-/// stand-by.
 /// The replicas' lease: a dead leader's is taken within `LEASE_TTL + LEASE_POLL`.
 const LEASE_TTL: Duration = Duration::from_millis(1500);
 /// `LEASE_TTL + LEASE_POLL`, and room for a loaded machine.
@@ -201,8 +198,13 @@ async fn replica_child(client: Client, schema: &str, start: DateTime<Utc>) {
                     break;
                 }
                 Err(e) => {
-                    // An unreachable database: stand by again.
+                    // An unreachable database, or a write the server ended (this replica was
+                    // frozen or cut off in the middle of it): stand by again, and say so if
+                    // its deadline has passed meanwhile.
                     eprintln!("replica: {e}");
+                    if !ledger.is_leading() {
+                        say("lost");
+                    }
                     break;
                 }
             }
@@ -637,6 +639,56 @@ impl Heard {
     }
 }
 
+/// A replica's write held at its compare-and-set: the test holds the checkpoint row, so the
+/// write waits there, its fence's lock on the lease row taken. Once released, the write goes on
+/// on the server, to wait for the replica's next statement.
+struct MidWrite {
+    client: tokio_postgres::Client,
+}
+
+impl MidWrite {
+    /// Holds the checkpoint row of the ledger in `schema` until `replica`'s next write waits
+    /// for it (within a minute).
+    async fn hold(url: &str, schema: &str, replica: &Child) -> Self {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+            .batch_execute(&format!(
+                "BEGIN; SELECT 1 FROM \"{schema}\".pandadoc_sms_checkpoint FOR UPDATE"
+            ))
+            .await
+            .unwrap();
+        let (watcher, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let name = format!("replica-{}", replica.id());
+        let end = Instant::now() + Duration::from_secs(60);
+        loop {
+            let waiting: i64 = watcher
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity \
+                     WHERE application_name = $1 AND wait_event_type = 'Lock'",
+                    &[&name],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            if waiting > 0 {
+                return Self { client };
+            }
+            assert!(Instant::now() < end, "{name} never wrote");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    async fn release(self) {
+        self.client.batch_execute("ROLLBACK").await.unwrap();
+    }
+}
+
 /// A child process killed when this goes, whatever happened to the test.
 struct Reaped(Child);
 
@@ -656,9 +708,10 @@ fn signal(child: &Child, signal: &str) {
 }
 
 /// A leader frozen (SIGSTOP), then one cut off from the database (a proxy that stops
-/// forwarding without closing): each time a stand-by takes over within the bound, the old
-/// leader writes nothing and stands by (the frozen one says it lost the lease once it runs
-/// again); no two replicas' requests overlap; the ledger ends equal to the truth.
+/// forwarding without closing), each in the middle of a write, its fence holding the lease
+/// row (the server ends that transaction): each time a stand-by takes over within the bound,
+/// the old leader writes nothing and stands by (the frozen one says it lost the lease once it
+/// runs again); no two replicas' requests overlap; the ledger ends equal to the truth.
 async fn frozen_and_cut_off() {
     let Some(url) = ledgers::postgres_url() else {
         return;
@@ -698,9 +751,11 @@ async fn frozen_and_cut_off() {
     heard.said(0, "leading", began);
     let mut b = Reaped(spawn("replica", &env(1, &url), 1, tx.clone()));
     heard.said(1, "standby", began);
-    std::thread::sleep(Duration::from_millis(rng.u64(200..1200)));
+    // Frozen at the worst moment: in the middle of a write, its fence holding the lease row.
+    let held = MidWrite::hold(&url, &schema, &a.0).await;
     let frozen = Instant::now();
     signal(&a.0, "-STOP");
+    held.release().await;
     let freeze_takeover = heard.said(1, "leading", frozen) - frozen;
     let resumed = Instant::now();
     signal(&a.0, "-CONT");
@@ -717,9 +772,10 @@ async fn frozen_and_cut_off() {
     heard.said(2, "leading", began);
     let d = Reaped(spawn("replica", &env(3, &url), 3, tx.clone()));
     heard.said(3, "standby", began);
-    std::thread::sleep(Duration::from_millis(rng.u64(200..1200)));
+    let held = MidWrite::hold(&url, &schema, &c.0).await;
     let cut = Instant::now();
     proxy.pause();
+    held.release().await;
     let partition_takeover = heard.said(3, "leading", cut) - cut;
     // Cut off, its deadline passes (or its next call times out first): it stops, stands by.
     heard.said(2, "standby", cut);
