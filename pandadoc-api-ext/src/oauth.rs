@@ -217,6 +217,7 @@ struct TokenAnswer {
 /// An access token and what comes with it. Store it (e.g. from the refresh callback) to resume
 /// without asking the user again. `Debug` shows no token.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct TokenSet {
     /// The bearer token.
     pub access_token: SecretString,

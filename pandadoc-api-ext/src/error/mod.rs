@@ -150,6 +150,7 @@ impl fmt::Display for Detail {
 
 /// A link of a 403 answer (`rel`, `href`, `type`).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[non_exhaustive]
 pub struct Link {
     /// Relation, e.g. `status`.
     pub rel: Option<String>,

@@ -11,6 +11,7 @@ use crate::SmsOptOutStatus;
 /// A number's status as the ledger holds it: its latest change (from [`Ledger::entry`](super::Ledger::entry)), or one
 /// change of its history (from [`Ledger::history`](super::Ledger::history)).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct LedgerEntry {
     /// The number, canonical E.164.
     pub phone_number: String,
@@ -138,6 +139,7 @@ impl Freshness {
 
 /// A change set aside: the ledger could not apply it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct SetAside {
     /// The change as received, in JSON (`null` or absent where the API sent no value).
     pub record: String,
@@ -151,6 +153,7 @@ pub struct SetAside {
 
 /// What a ledger holds, in brief.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct LedgerStats {
     /// The sync's checkpoint.
     pub checkpoint: Option<DateTime<Utc>>,
@@ -170,6 +173,7 @@ pub struct LedgerStats {
 
 /// What one [`Ledger::apply`](super::Ledger::apply) changed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Applied {
     /// Numbers whose entry was created or replaced by a newer change.
     pub updated: u64,

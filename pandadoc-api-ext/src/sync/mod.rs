@@ -120,6 +120,7 @@ impl SyncOptions {
 
 /// One window's changes, handed to the caller.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SyncBatch {
     /// The window read.
     pub window: Window,
@@ -130,6 +131,7 @@ pub struct SyncBatch {
 
 /// What one step did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WindowReport {
     /// The window read.
     pub window: Window,

@@ -35,6 +35,7 @@ pub use self::options::PostgresOptions;
 
 /// The replica that holds a ledger's lease.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LeaseHolder {
     /// Its name: its `application_name` and a random suffix.
     pub holder: String,
