@@ -52,7 +52,10 @@ impl PostgresOptions {
     }
 
     /// How long any statement or transaction may take (on this side: a server behind a
-    /// partition never answers). Also the connections' TCP user timeout.
+    /// partition never answers). Also the connections' TCP user timeout, and (at most a third
+    /// of [`lease_ttl`](Self::lease_ttl)) how long the server keeps a transaction open while
+    /// it waits for this side's next statement: a client frozen or cut off mid-transaction
+    /// would otherwise keep its locks until the server's TCP keepalives give up.
     pub fn statement_timeout(mut self, timeout: Duration) -> Self {
         self.statement_timeout = timeout;
         self
