@@ -16,7 +16,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use common::ledgers;
+use common::ledgers::{self, MidWrite};
 use common::sim::{self, Change, Fault};
 use pandadoc_api_ext::ledger::{
     Ledger, LedgerOptions, PostgresLedger, PostgresOptions, SqliteLedger,
@@ -642,56 +642,6 @@ impl Heard {
     }
 }
 
-/// A replica's write held at its compare-and-set: the test holds the checkpoint row, so the
-/// write waits there, its fence's lock on the lease row taken. Once released, the write goes on
-/// on the server, to wait for the replica's next statement.
-struct MidWrite {
-    client: tokio_postgres::Client,
-}
-
-impl MidWrite {
-    /// Holds the checkpoint row of the ledger in `schema` until `replica`'s next write waits
-    /// for it (within a minute).
-    async fn hold(url: &str, schema: &str, replica: &Child) -> Self {
-        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
-        client
-            .batch_execute(&format!(
-                "BEGIN; SELECT 1 FROM \"{schema}\".pandadoc_sms_checkpoint FOR UPDATE"
-            ))
-            .await
-            .unwrap();
-        let (watcher, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
-        let name = format!("replica-{}", replica.id());
-        let end = Instant::now() + Duration::from_secs(60);
-        loop {
-            let waiting: i64 = watcher
-                .query_one(
-                    "SELECT count(*) FROM pg_stat_activity \
-                     WHERE application_name = $1 AND wait_event_type = 'Lock'",
-                    &[&name],
-                )
-                .await
-                .unwrap()
-                .get(0);
-            if waiting > 0 {
-                return Self { client };
-            }
-            assert!(Instant::now() < end, "{name} never wrote");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
-
-    async fn release(self) {
-        self.client.batch_execute("ROLLBACK").await.unwrap();
-    }
-}
-
 /// A child process killed when this goes, whatever happened to the test.
 struct Reaped(Child);
 
@@ -755,7 +705,10 @@ async fn frozen_and_cut_off() {
     let mut b = Reaped(spawn("replica", &env(1, &url), 1, tx.clone()));
     heard.said(1, "standby", began);
     // Frozen at the worst moment: in the middle of a write, its fence holding the lease row.
-    let held = MidWrite::hold(&url, &schema, &a.0).await;
+    let held = MidWrite::take(&url, &schema)
+        .await
+        .until_waiting(&format!("replica-{}", a.0.id()))
+        .await;
     let frozen = Instant::now();
     signal(&a.0, "-STOP");
     held.release().await;
@@ -775,7 +728,10 @@ async fn frozen_and_cut_off() {
     heard.said(2, "leading", began);
     let d = Reaped(spawn("replica", &env(3, &url), 3, tx.clone()));
     heard.said(3, "standby", began);
-    let held = MidWrite::hold(&url, &schema, &c.0).await;
+    let held = MidWrite::take(&url, &schema)
+        .await
+        .until_waiting(&format!("replica-{}", c.0.id()))
+        .await;
     let cut = Instant::now();
     proxy.pause();
     held.release().await;

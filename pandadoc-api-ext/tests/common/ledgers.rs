@@ -124,3 +124,71 @@ pub async fn fill(ledger: &impl Ledger, numbers: usize) {
         .await
         .unwrap();
 }
+
+/// A connection for a test's own statements on the server at `url`.
+pub async fn admin(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+}
+
+/// How many connections named `application_name` are in `state` (`pg_stat_activity`'s, or
+/// `waiting` for a lock).
+pub async fn backends(admin: &tokio_postgres::Client, application_name: &str, state: &str) -> i64 {
+    admin
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 \
+             AND CASE WHEN $2 = 'waiting' THEN wait_event_type = 'Lock' ELSE state = $2 END",
+            &[&application_name, &state],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// A write held at its compare-and-set: the test holds the ledger's checkpoint row, so the
+/// next write waits there with its fence's lock on the lease row taken. Once released, that
+/// write goes on on the server, to wait for its client's next statement.
+pub struct MidWrite {
+    url: String,
+    client: tokio_postgres::Client,
+}
+
+impl MidWrite {
+    /// Holds the checkpoint row of the ledger in `schema`.
+    pub async fn take(url: &str, schema: &str) -> Self {
+        let client = admin(url).await;
+        client
+            .batch_execute(&format!(
+                "BEGIN; SELECT 1 FROM \"{schema}\".pandadoc_sms_checkpoint FOR UPDATE"
+            ))
+            .await
+            .unwrap();
+        Self {
+            url: url.to_string(),
+            client,
+        }
+    }
+
+    /// Returns once a write of the connections named `application_name` waits for the row
+    /// (within a minute).
+    pub async fn until_waiting(self, application_name: &str) -> Self {
+        let watcher = admin(&self.url).await;
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while backends(&watcher, application_name, "waiting").await == 0 {
+            assert!(
+                std::time::Instant::now() < end,
+                "{application_name} never wrote"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        self
+    }
+
+    /// Lets the write go on.
+    pub async fn release(self) {
+        self.client.batch_execute("ROLLBACK").await.unwrap();
+    }
+}

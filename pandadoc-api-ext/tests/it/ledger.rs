@@ -683,10 +683,7 @@ async fn postgres_a_newer_schema_is_refused_and_left_alone() {
     let pg = PostgresOptions::default();
     let ledger = PostgresLedger::connect(&url, &options, &pg).await.unwrap();
     drop(ledger);
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let client = ledgers::admin(&url).await;
     client
         .execute(
             &format!(
@@ -810,10 +807,7 @@ async fn postgres_lookups_only_read_with_a_select_only_role() {
         .await
         .unwrap();
     owner.confirm_caught_up(at(5)).await.unwrap();
-    let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let admin = ledgers::admin(&url).await;
     let role = ledgers::unique("reader");
     admin
         .batch_execute(&format!(

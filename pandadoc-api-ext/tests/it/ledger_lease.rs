@@ -6,7 +6,7 @@ use crate::ledger::{change, checkpoint};
 
 use std::time::{Duration, Instant};
 
-use common::ledgers;
+use common::ledgers::{self, MidWrite};
 use pandadoc_api_ext::ledger::{Ledger, LedgerOptions, PostgresLedger, PostgresOptions};
 use pandadoc_api_ext::sync::{CheckpointStore, StoreError};
 
@@ -54,10 +54,7 @@ async fn postgres_the_lease_is_a_fenced_row() {
     .await
     .unwrap();
 
-    let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let admin = ledgers::admin(&url).await;
     admin
         .batch_execute(&format!(
             "UPDATE \"{schema}\".pandadoc_sms_lease SET expires = clock_timestamp() - interval '1 second'"
@@ -158,17 +155,8 @@ async fn postgres_a_leader_cut_off_mid_write_does_not_keep_the_lease() {
 
     // The test holds the checkpoint row, so a's next write stops at its compare-and-set with
     // the lease row already locked by its fence.
-    let (mut admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    let blocker = admin.transaction().await.unwrap();
-    blocker
-        .batch_execute(&format!(
-            "SELECT 1 FROM \"{schema}\".pandadoc_sms_checkpoint FOR UPDATE"
-        ))
-        .await
-        .unwrap();
+    let admin = ledgers::admin(&url).await;
+    let held = MidWrite::take(&url, &schema).await;
     let write = tokio::spawn({
         let a = a.clone();
         async move {
@@ -180,34 +168,11 @@ async fn postgres_a_leader_cut_off_mid_write_does_not_keep_the_lease() {
             .await
         }
     });
-    let (watcher, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    // How many of a's backends are in `state` (`waiting` on a lock, or another state).
-    let backends = async |state: &str| -> i64 {
-        watcher
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 \
-                 AND CASE WHEN $2 = 'waiting' THEN wait_event_type = 'Lock' ELSE state = $2 END",
-                &[&name, &state],
-            )
-            .await
-            .unwrap()
-            .get(0)
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while backends("waiting").await == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "a's write never reached the lock"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let held = held.until_waiting(&name).await;
     // The partition; then the checkpoint row is free and a's transaction goes on on the
     // server, to wait for a next statement that never comes.
     proxy.pause();
-    blocker.rollback().await.unwrap();
+    held.release().await;
     let began = Instant::now();
     tokio::time::timeout(Duration::from_secs(30), b.lead())
         .await
@@ -221,7 +186,7 @@ async fn postgres_a_leader_cut_off_mid_write_does_not_keep_the_lease() {
     let err = write.await.unwrap().unwrap_err();
     assert!(matches!(err, StoreError::Database { .. }), "{err}");
     assert_eq!(
-        backends("idle in transaction").await,
+        ledgers::backends(&admin, &name, "idle in transaction").await,
         0,
         "the server ended a's transaction"
     );
@@ -235,7 +200,7 @@ async fn postgres_a_leader_cut_off_mid_write_does_not_keep_the_lease() {
         .await
         .unwrap();
     drop((a, proxy));
-    watcher
+    admin
         .batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
         .await
         .unwrap();
