@@ -163,7 +163,7 @@ async fn replica_child(client: Client, schema: &str, start: DateTime<Utc>) {
         // replica gives the write up, on a loaded machine; the server's idle bound stays a
         // third of the lease.
         .statement_timeout(Duration::from_secs(3))
-        .application_name(format!("replica-{}", std::process::id()));
+        .application_name(replica_name(std::process::id()));
     let say = |line: &str| {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{line}").and_then(|()| out.flush()).unwrap();
@@ -213,6 +213,11 @@ async fn replica_child(client: Client, schema: &str, start: DateTime<Utc>) {
             }
         }
     }
+}
+
+/// The `application_name` of the replica with process id `pid`.
+fn replica_name(pid: u32) -> String {
+    format!("replica-{pid}")
 }
 
 /// A child process, its stdout lines sent to `lines` with when they came.
@@ -707,7 +712,7 @@ async fn frozen_and_cut_off() {
     // Frozen at the worst moment: in the middle of a write, its fence holding the lease row.
     let held = MidWrite::take(&url, &schema)
         .await
-        .until_waiting(&format!("replica-{}", a.0.id()))
+        .until_waiting(&replica_name(a.0.id()))
         .await;
     let frozen = Instant::now();
     signal(&a.0, "-STOP");
@@ -730,7 +735,7 @@ async fn frozen_and_cut_off() {
     heard.said(3, "standby", began);
     let held = MidWrite::take(&url, &schema)
         .await
-        .until_waiting(&format!("replica-{}", c.0.id()))
+        .until_waiting(&replica_name(c.0.id()))
         .await;
     let cut = Instant::now();
     proxy.pause();
